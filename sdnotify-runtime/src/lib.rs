@@ -1,0 +1,202 @@
+//! systemd's service-notification protocol (`sd_notify(3)`) in pure Rust.
+//!
+//! This is the runtime behind the [`sdnotify`](https://docs.rs/sdnotify) crate; use it through
+//! that facade. It sends readiness, status, watchdog pings and fd-store entries to the service
+//! manager, waits for it with a barrier, reads the watchdog and socket-activation settings, and
+//! validates everything it sends, so user input can never inject a line the manager would act on.
+//!
+//! ```no_run
+//! use sdnotify_runtime::{self as sdnotify, State};
+//!
+//! // ... start up ...
+//! sdnotify::notify(&[State::Ready, State::Status("accepting connections")])?;
+//! if let Some(interval) = sdnotify::watchdog_enabled()? {
+//!     // ping every interval / 2
+//!     sdnotify::watchdog_ping()?;
+//! }
+//! sdnotify::stopping()?;
+//! # Ok::<(), sdnotify::Error>(())
+//! ```
+//!
+//! Off systemd (`NOTIFY_SOCKET` unset) every function returns `Ok(false)` and sends nothing,
+//! after checking the message as it would have sent it.
+#![deny(unsafe_code)]
+
+mod address;
+mod booted;
+pub mod env;
+mod error;
+mod listen;
+pub mod manager;
+mod message;
+mod notifier;
+mod parse;
+mod state;
+mod watchdog;
+
+use std::time::Duration;
+
+use once_cell::sync::Lazy;
+
+pub use address::NotifyAddress;
+pub use booted::booted;
+pub use error::{Error, MAX_FDS, MAX_MESSAGE_LEN};
+pub use listen::{listen_fds, ListenFd, LISTEN_FDS_START};
+pub use message::{Message, MAX_FDNAME_LEN};
+pub use notifier::Notifier;
+pub use parse::{Notification, ParseError};
+pub use state::{monotonic_now, NotifyAccess, State};
+pub use watchdog::watchdog_enabled;
+
+/// The process-wide sender for `$NOTIFY_SOCKET`: parsed once, connected at first use.
+static GLOBAL: Lazy<Result<Option<Notifier>, Error>> = Lazy::new(|| match &env::snapshot().notify_socket {
+    None => Ok(None),
+    Some(address) => NotifyAddress::parse(address).map(|a| Some(Notifier::unconnected(a))),
+});
+
+impl Notifier {
+    /// The process-wide notifier behind [`notify`]; `Ok(None)` when `NOTIFY_SOCKET` is unset.
+    ///
+    /// Use it for what the shorthands do not cover, such as sending descriptors.
+    ///
+    /// ```
+    /// use sdnotify_runtime::{Notifier, State};
+    ///
+    /// if let Some(notifier) = Notifier::global()? {
+    ///     notifier.notify(&[State::FdStoreRemove, State::FdName("old")])?;
+    /// }
+    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// ```
+    pub fn global() -> Result<Option<&'static Notifier>, Error> {
+        match &*GLOBAL {
+            Ok(notifier) => Ok(notifier.as_ref()),
+            Err(err) => Err(err.clone_detached()),
+        }
+    }
+}
+
+/// Sends states to the service manager as one message (`sd_notify(3)`).
+///
+/// `Ok(true)` when sent, `Ok(false)` when `NOTIFY_SOCKET` is unset. The message is validated
+/// either way, so a bad value is caught during development too. With `SDNOTIFY_DEBUG=1` each
+/// message and its outcome is traced on stderr.
+///
+/// ```
+/// use sdnotify_runtime::{notify, State};
+///
+/// let sent = notify(&[State::Ready, State::Status("ready for requests")])?;
+/// # let _ = sent;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn notify(states: &[State<'_>]) -> Result<bool, Error> {
+    // The common case off systemd: no lookups, no allocation.
+    if let Ok(None) = &*GLOBAL {
+        if !env::snapshot().debug {
+            Message::from_states(states)?;
+            return Ok(false);
+        }
+    }
+    let message = Message::from_states(states);
+    let result = match (&message, Notifier::global()) {
+        (Err(err), _) => Err(err.clone_detached()),
+        (_, Err(err)) => Err(err),
+        (Ok(_), Ok(None)) => Ok(false),
+        (Ok(message), Ok(Some(notifier))) => notifier.send(message, &[], None).map(|()| true),
+    };
+    if env::snapshot().debug {
+        trace(&message, &result);
+    }
+    match message {
+        Err(err) => Err(err),
+        Ok(_) => result,
+    }
+}
+
+fn trace(message: &Result<Message, Error>, result: &Result<bool, Error>) {
+    let text = match message {
+        Ok(m) => format!("{:?}", String::from_utf8_lossy(m.as_bytes())),
+        Err(_) => "(not built)".to_owned(),
+    };
+    match result {
+        Ok(true) => eprintln!("sdnotify: sent {text}"),
+        Ok(false) => eprintln!("sdnotify: not sent (NOTIFY_SOCKET unset) {text}"),
+        Err(err) => eprintln!("sdnotify: error: {err}: {text}"),
+    }
+}
+
+/// `READY=1`: start-up is finished.
+///
+/// ```
+/// sdnotify_runtime::ready()?;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn ready() -> Result<bool, Error> {
+    notify(&[State::Ready])
+}
+
+/// `STOPPING=1`: the service is shutting down.
+///
+/// ```
+/// sdnotify_runtime::stopping()?;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn stopping() -> Result<bool, Error> {
+    notify(&[State::Stopping])
+}
+
+/// `RELOADING=1` with `MONOTONIC_USEC=now` in one datagram, as `Type=notify-reload` requires;
+/// send [`ready`] when the reload is done.
+///
+/// ```
+/// sdnotify_runtime::reloading()?;
+/// // ... reload ...
+/// sdnotify_runtime::ready()?;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn reloading() -> Result<bool, Error> {
+    notify(&[State::Reloading, State::MonotonicUsec(monotonic_now())])
+}
+
+/// `STATUS=…`: one line of free text, shown as the unit's status.
+///
+/// ```
+/// sdnotify_runtime::status("warming caches (3/8)")?;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn status(text: &str) -> Result<bool, Error> {
+    notify(&[State::Status(text)])
+}
+
+/// `WATCHDOG=1`: the keep-alive ping.
+///
+/// ```
+/// sdnotify_runtime::watchdog_ping()?;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn watchdog_ping() -> Result<bool, Error> {
+    notify(&[State::Watchdog])
+}
+
+/// `EXTEND_TIMEOUT_USEC=…`: the current start-up, reload or shutdown needs `by` longer.
+///
+/// ```
+/// sdnotify_runtime::extend_timeout(std::time::Duration::from_secs(30))?;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn extend_timeout(by: Duration) -> Result<bool, Error> {
+    notify(&[State::ExtendTimeoutUsec(by)])
+}
+
+/// Waits until the manager has processed everything sent before (`sd_notify_barrier(3)`);
+/// `Ok(false)` when `NOTIFY_SOCKET` is unset.
+///
+/// ```
+/// sdnotify_runtime::barrier(std::time::Duration::from_secs(5))?;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn barrier(timeout: Duration) -> Result<bool, Error> {
+    match Notifier::global()? {
+        None => Ok(false),
+        Some(notifier) => notifier.barrier(timeout).map(|()| true),
+    }
+}

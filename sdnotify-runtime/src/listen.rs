@@ -1,0 +1,207 @@
+//! Socket activation: the descriptors systemd passes in `LISTEN_FDS` (`sd_listen_fds`).
+
+use std::ffi::OsStr;
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use once_cell::sync::OnceCell;
+
+use crate::address::parse_u32;
+use crate::env::{snapshot, LISTEN_FDNAMES, LISTEN_FDS, LISTEN_PID};
+use crate::Error;
+
+/// The first socket-activation descriptor (`SD_LISTEN_FDS_START`).
+pub const LISTEN_FDS_START: RawFd = 3;
+
+/// One descriptor passed by socket activation, with its name.
+///
+/// The process owns the descriptor; [`take`](ListenFd::take) hands that ownership out once.
+#[derive(Debug)]
+pub struct ListenFd {
+    fd: RawFd,
+    name: String,
+    taken: AtomicBool,
+}
+
+impl ListenFd {
+    /// The descriptor's number.
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// Its name from `LISTEN_FDNAMES` (`FileDescriptorName=`), or `unknown`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Takes ownership of the descriptor; `None` if it was taken before.
+    ///
+    /// ```no_run
+    /// use std::net::TcpListener;
+    ///
+    /// for fd in sdnotify_runtime::listen_fds()? {
+    ///     if fd.name() == "http" {
+    ///         let listener = TcpListener::from(fd.take().expect("taken once"));
+    ///         # drop(listener);
+    ///     }
+    /// }
+    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// ```
+    #[allow(unsafe_code)] // Ownership of an inherited descriptor cannot be expressed safely.
+    pub fn take(&self) -> Option<OwnedFd> {
+        if self.taken.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: systemd passed this descriptor to the process for it to own (LISTEN_PID is our
+        // pid), `listen_fds` checked that it is open, and the flag above hands it out only once.
+        Some(unsafe { OwnedFd::from_raw_fd(self.fd) })
+    }
+}
+
+static LISTEN: OnceCell<Result<Vec<ListenFd>, Error>> = OnceCell::new();
+
+/// The descriptors passed by socket activation, in order, with their names
+/// (`sd_listen_fds_with_names(3)`).
+///
+/// Empty when `LISTEN_PID` is unset or names another process. The first call marks every
+/// descriptor close-on-exec; the result is computed once and the environment is not changed.
+/// Errors: `LISTEN_FDS`/`LISTEN_PID` that are not numbers, a `LISTEN_FDNAMES` whose count does
+/// not match, or a descriptor that is not open.
+///
+/// ```
+/// let fds = sdnotify_runtime::listen_fds()?;
+/// for fd in fds {
+///     println!("fd {} is {}", fd.raw_fd(), fd.name());
+/// }
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+#[allow(unsafe_code)] // Inherited descriptors exist only as numbers.
+pub fn listen_fds() -> Result<&'static [ListenFd], Error> {
+    let result = LISTEN.get_or_init(|| {
+        let env = snapshot();
+        let layout = listen_layout(
+            env.listen_pid.as_deref(),
+            env.listen_fds.as_deref(),
+            env.listen_fdnames.as_deref(),
+            std::process::id(),
+        )?;
+        layout
+            .into_iter()
+            .map(|(fd, name)| {
+                // SAFETY: the manager passed `fd` open to this process (the layout checks that
+                // LISTEN_PID is ours); the borrow lasts only for this fcntl.
+                let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+                rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC)?;
+                Ok(ListenFd {
+                    fd,
+                    name,
+                    taken: AtomicBool::new(false),
+                })
+            })
+            .collect()
+    });
+    match result {
+        Ok(fds) => Ok(fds),
+        Err(err) => Err(err.clone_detached()),
+    }
+}
+
+/// The rules of [`listen_fds`] on given values: which descriptors, with which names.
+pub(crate) fn listen_layout(
+    pid: Option<&OsStr>,
+    count: Option<&OsStr>,
+    names: Option<&OsStr>,
+    our_pid: u32,
+) -> Result<Vec<(RawFd, String)>, Error> {
+    let invalid = |var, value: &OsStr, reason| Error::InvalidEnvironment {
+        var,
+        value: value.to_string_lossy().into_owned(),
+        reason,
+    };
+    let (Some(pid), Some(count)) = (pid, count) else {
+        return Ok(Vec::new());
+    };
+    let pid = pid
+        .to_str()
+        .and_then(parse_u32)
+        .filter(|&p| p > 0)
+        .ok_or_else(|| invalid(LISTEN_PID, pid, "not a process id"))?;
+    if pid != our_pid {
+        return Ok(Vec::new());
+    }
+    let n = count
+        .to_str()
+        .and_then(parse_u32)
+        .filter(|&n| n <= (i32::MAX - LISTEN_FDS_START) as u32)
+        .ok_or_else(|| invalid(LISTEN_FDS, count, "not a number of descriptors"))?;
+    let names: Vec<String> = match names {
+        None => vec!["unknown".to_owned(); n as usize],
+        Some(raw) => {
+            let text = raw
+                .to_str()
+                .ok_or_else(|| invalid(LISTEN_FDNAMES, raw, "not UTF-8"))?;
+            let names: Vec<String> = if n == 0 && text.is_empty() {
+                Vec::new()
+            } else {
+                text.split(':').map(str::to_owned).collect()
+            };
+            if names.len() != n as usize {
+                return Err(invalid(
+                    LISTEN_FDNAMES,
+                    raw,
+                    "the number of names differs from $LISTEN_FDS",
+                ));
+            }
+            names
+        }
+    };
+    Ok(names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| (LISTEN_FDS_START + i as RawFd, name))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(
+        pid: Option<&str>,
+        n: Option<&str>,
+        names: Option<&str>,
+    ) -> Result<Vec<(RawFd, String)>, Error> {
+        listen_layout(pid.map(OsStr::new), n.map(OsStr::new), names.map(OsStr::new), 7)
+    }
+
+    #[test]
+    fn descriptors_start_at_three_with_names() {
+        let got = layout(Some("7"), Some("2"), Some("http:admin")).unwrap();
+        assert_eq!(got, [(3, "http".to_owned()), (4, "admin".to_owned())]);
+        let unnamed = layout(Some("7"), Some("1"), None).unwrap();
+        assert_eq!(unnamed, [(3, "unknown".to_owned())]);
+    }
+
+    #[test]
+    fn not_for_us_or_unset_means_none() {
+        assert!(layout(None, Some("2"), None).unwrap().is_empty());
+        assert!(layout(Some("8"), Some("2"), None).unwrap().is_empty());
+        assert!(layout(Some("7"), None, None).unwrap().is_empty());
+        assert!(layout(Some("7"), Some("0"), Some("")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        for (pid, n, names, var) in [
+            ("x", "1", None, LISTEN_PID),
+            ("7", "one", None, LISTEN_FDS),
+            ("7", "-1", None, LISTEN_FDS),
+            ("7", "2", Some("only-one"), LISTEN_FDNAMES),
+        ] {
+            match layout(Some(pid), Some(n), names) {
+                Err(Error::InvalidEnvironment { var: v, .. }) => assert_eq!(v, var),
+                other => panic!("{pid} {n} {names:?}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The manager's side of the socket: receive notifications as systemd does.
+//!
+//! What the supervisor (`sdnotify run`), the CLI's tests and your own tests use to see exactly
+//! what a service sends: the bytes, the sender's credentials and the descriptors.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rustix::net::{
+    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags, SocketFlags,
+};
+
+use crate::address::AddressKind;
+use crate::error::{MAX_FDS, MAX_MESSAGE_LEN};
+use crate::{Error, Notification, NotifyAddress, ParseError};
+
+/// A bound notification socket that receives datagrams with their senders' credentials.
+///
+/// It sets `SO_PASSCRED`, is close-on-exec, and removes its socket file when dropped (if it
+/// created one).
+///
+/// ```
+/// use sdnotify_runtime::{manager::Listener, Notifier, State};
+///
+/// let listener = Listener::bind_unique()?;
+/// let notifier = Notifier::connect(listener.address())?;
+/// notifier.notify(&[State::Ready])?;
+///
+/// let datagram = listener.recv()?;
+/// assert_eq!(datagram.bytes(), b"READY=1");
+/// assert_eq!(datagram.pid(), Some(std::process::id()));
+/// assert!(datagram.parse()?.has("READY=1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Listener {
+    socket: OwnedFd,
+    address: OsString,
+    path: Option<PathBuf>,
+}
+
+impl Listener {
+    /// Binds a datagram socket at an absolute path or `@abstract` name (any unix form of
+    /// `$NOTIFY_SOCKET`).
+    pub fn bind(address: impl AsRef<OsStr>) -> Result<Listener, Error> {
+        let address = address.as_ref();
+        let parsed = NotifyAddress::parse(address)?;
+        let AddressKind::Unix(addr) = &parsed.kind else {
+            return Err(Error::InvalidAddress {
+                address: address.to_string_lossy().into_owned(),
+                reason: "a listener binds unix sockets only",
+            });
+        };
+        let socket = rustix::net::socket_with(
+            AddressFamily::UNIX,
+            rustix::net::SocketType::DGRAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )?;
+        rustix::net::bind(&socket, addr)?;
+        let path = (address.as_bytes().first() == Some(&b'/')).then(|| PathBuf::from(address));
+        let listener = Listener {
+            socket,
+            address: address.to_owned(),
+            path,
+        };
+        rustix::net::sockopt::set_socket_passcred(&listener.socket, true)?;
+        Ok(listener)
+    }
+
+    /// Binds a socket under a fresh, unique abstract name (`@sdnotify/PID/N/TIME`), which
+    /// leaves nothing on the file system.
+    pub fn bind_unique() -> Result<Listener, Error> {
+        Listener::bind(unique_name("@sdnotify"))
+    }
+
+    /// Binds a socket at a fresh, unique path in `dir`, removed when the listener is dropped.
+    pub fn bind_unique_in(dir: impl Into<PathBuf>) -> Result<Listener, Error> {
+        let dir = dir.into();
+        let name = unique_name("sdnotify");
+        Listener::bind(dir.join(format!("{}.sock", name.replace('/', "-"))))
+    }
+
+    /// The address to put in `$NOTIFY_SOCKET`.
+    pub fn address(&self) -> &OsStr {
+        &self.address
+    }
+
+    /// Limits how long [`recv`](Self::recv) waits; `None` waits forever.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        rustix::net::sockopt::set_socket_timeout(&self.socket, rustix::net::sockopt::Timeout::Recv, timeout)?;
+        Ok(())
+    }
+
+    /// Receives one datagram: its bytes (at most 4097 are kept, enough to tell it was too
+    /// long), the sender's credentials and any descriptors (close-on-exec).
+    ///
+    /// With a read timeout set, an expired wait is an error of kind `WouldBlock`.
+    pub fn recv(&self) -> io::Result<Datagram> {
+        let mut buf = vec![0u8; MAX_MESSAGE_LEN + 1];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS), ScmCredentials(1))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let msg = loop {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match rustix::net::recvmsg(
+                &self.socket,
+                &mut iov,
+                &mut control,
+                RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC,
+            ) {
+                Err(rustix::io::Errno::INTR) => continue,
+                other => break other?,
+            }
+        };
+        let kept = msg.bytes.min(buf.len());
+        buf.truncate(kept);
+        let mut datagram = Datagram {
+            bytes: buf,
+            len: msg.bytes,
+            creds: None,
+            fds: Vec::new(),
+            fds_truncated: msg.flags.contains(ReturnFlags::CTRUNC),
+        };
+        for message in control.drain() {
+            match message {
+                RecvAncillaryMessage::ScmRights(fds) => datagram.fds.extend(fds),
+                RecvAncillaryMessage::ScmCredentials(ucred) => {
+                    datagram.creds = Some(Credentials {
+                        pid: ucred.pid.as_raw_nonzero().get() as u32,
+                        uid: ucred.uid.as_raw(),
+                        gid: ucred.gid.as_raw(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(datagram)
+    }
+}
+
+impl AsFd for Listener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{prefix}/{}/{}/{nanos:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The sender's pid, uid and gid, as the kernel attached them (`SCM_CREDENTIALS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials {
+    /// The sending process (or the pid it was allowed to speak for).
+    pub pid: u32,
+    /// Its user id.
+    pub uid: u32,
+    /// Its group id.
+    pub gid: u32,
+}
+
+/// One received datagram.
+#[derive(Debug)]
+pub struct Datagram {
+    bytes: Vec<u8>,
+    len: usize,
+    creds: Option<Credentials>,
+    fds: Vec<OwnedFd>,
+    fds_truncated: bool,
+}
+
+impl Datagram {
+    /// The bytes received (for an oversize datagram, its first 4097 bytes).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The datagram's full length, also when it was longer than what was kept.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the datagram was empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The sender's credentials.
+    pub fn credentials(&self) -> Option<Credentials> {
+        self.creds
+    }
+
+    /// The sender's pid.
+    pub fn pid(&self) -> Option<u32> {
+        self.creds.map(|c| c.pid)
+    }
+
+    /// The descriptors that came with it.
+    pub fn fds(&self) -> &[OwnedFd] {
+        &self.fds
+    }
+
+    /// Takes the descriptors out (to store them); dropping the datagram closes the rest.
+    pub fn take_fds(&mut self) -> Vec<OwnedFd> {
+        std::mem::take(&mut self.fds)
+    }
+
+    /// Whether the kernel dropped descriptors that did not fit.
+    pub fn fds_truncated(&self) -> bool {
+        self.fds_truncated
+    }
+
+    /// Whether this is a barrier (`BARRIER=1` with exactly one descriptor), answered by
+    /// dropping the datagram, which closes the descriptor.
+    pub fn is_barrier(&self) -> bool {
+        self.fds.len() == 1 && Notification::parse(&self.bytes).is_ok_and(|n| n.has("BARRIER=1"))
+    }
+
+    /// Parses the datagram with the manager's rules.
+    pub fn parse(&self) -> Result<Notification, ParseError> {
+        if self.len > MAX_MESSAGE_LEN {
+            return Err(ParseError::TooLarge { len: self.len });
+        }
+        Notification::parse(&self.bytes)
+    }
+}
