@@ -158,7 +158,7 @@ pub(crate) struct VsockAddr {
     pub(crate) port: u32,
 }
 
-/// `struct sockaddr_vm` from `<linux/vm_sockets.h>`.
+/// `struct sockaddr_vm` from `<linux/vm_sockets.h>`, the kernel ABI for AF_VSOCK.
 #[repr(C)]
 struct SockaddrVm {
     svm_family: u16,
@@ -169,9 +169,9 @@ struct SockaddrVm {
     svm_zero: [u8; 3],
 }
 
+#[allow(unsafe_code)] // AF_VSOCK needs this kernel ABI struct; rustix has no type for it.
 // SAFETY: `with_sockaddr` passes a pointer to a fully initialised `sockaddr_vm` on its own stack
 // together with that struct's exact size, and the pointer lives for the whole call of `f`.
-#[allow(unsafe_code)] // The kernel ABI for AF_VSOCK; rustix has no safe type for it.
 unsafe impl SocketAddrArg for VsockAddr {
     unsafe fn with_sockaddr<R>(&self, f: impl FnOnce(*const SocketAddrOpaque, SocketAddrLen) -> R) -> R {
         let raw = SockaddrVm {
