@@ -23,3 +23,8 @@
 //! and the manager's side in [`manager`].
 
 pub use sdnotify_runtime::*;
+
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

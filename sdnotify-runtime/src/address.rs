@@ -170,8 +170,8 @@ struct SockaddrVm {
 }
 
 #[allow(unsafe_code)] // AF_VSOCK needs this kernel ABI struct; rustix has no type for it.
-// SAFETY: `with_sockaddr` passes a pointer to a fully initialised `sockaddr_vm` on its own stack
-// together with that struct's exact size, and the pointer lives for the whole call of `f`.
+                      // SAFETY: `with_sockaddr` passes a pointer to a fully initialised `sockaddr_vm` on its own stack
+                      // together with that struct's exact size, and the pointer lives for the whole call of `f`.
 unsafe impl SocketAddrArg for VsockAddr {
     unsafe fn with_sockaddr<R>(&self, f: impl FnOnce(*const SocketAddrOpaque, SocketAddrLen) -> R) -> R {
         let raw = SockaddrVm {

@@ -49,9 +49,22 @@ pub use state::{monotonic_now, NotifyAccess, State};
 pub use watchdog::watchdog_enabled;
 
 /// The process-wide sender for `$NOTIFY_SOCKET`: parsed once, connected at first use.
-static GLOBAL: Lazy<Result<Option<Notifier>, Error>> = Lazy::new(|| match &env::snapshot().notify_socket {
-    None => Ok(None),
-    Some(address) => NotifyAddress::parse(address).map(|a| Some(Notifier::unconnected(a))),
+struct Global {
+    sender: Result<Option<Notifier>, Error>,
+    /// `SDNOTIFY_DEBUG=1`: kept here so the hot path reads one lazily initialised value.
+    debug: bool,
+}
+
+static GLOBAL: Lazy<Global> = Lazy::new(|| {
+    let env = env::snapshot();
+    let sender = match &env.notify_socket {
+        None => Ok(None),
+        Some(address) => NotifyAddress::parse(address).map(|a| Some(Notifier::unconnected(a))),
+    };
+    Global {
+        sender,
+        debug: env.debug,
+    }
 });
 
 impl Notifier {
@@ -68,7 +81,7 @@ impl Notifier {
     /// # Ok::<(), sdnotify_runtime::Error>(())
     /// ```
     pub fn global() -> Result<Option<&'static Notifier>, Error> {
-        match &*GLOBAL {
+        match &GLOBAL.sender {
             Ok(notifier) => Ok(notifier.as_ref()),
             Err(err) => Err(err.clone_detached()),
         }
@@ -89,12 +102,13 @@ impl Notifier {
 /// # Ok::<(), sdnotify_runtime::Error>(())
 /// ```
 pub fn notify(states: &[State<'_>]) -> Result<bool, Error> {
+    let global = &*GLOBAL;
     // The common case off systemd: no lookups, no allocation.
-    if let Ok(None) = &*GLOBAL {
-        if !env::snapshot().debug {
+    if let (Ok(None), false) = (&global.sender, global.debug) {
+        if !message::is_single_flag(states) {
             Message::from_states(states)?;
-            return Ok(false);
         }
+        return Ok(false);
     }
     let message = Message::from_states(states);
     let result = match (&message, Notifier::global()) {
@@ -103,7 +117,7 @@ pub fn notify(states: &[State<'_>]) -> Result<bool, Error> {
         (Ok(_), Ok(None)) => Ok(false),
         (Ok(message), Ok(Some(notifier))) => notifier.send(message, &[], None).map(|()| true),
     };
-    if env::snapshot().debug {
+    if global.debug {
         trace(&message, &result);
     }
     match message {

@@ -110,7 +110,14 @@ fn raw_key(text: &str) -> String {
     line.split('=').next().unwrap_or("").replace('\0', "\\0")
 }
 
+/// Whether `states` is one payload-free state, which needs neither validation nor a buffer.
+#[inline]
+pub(crate) fn is_single_flag(states: &[State<'_>]) -> bool {
+    matches!(states, [state] if flag_line(state).is_some())
+}
+
 /// The complete line of a state that has no payload.
+#[inline]
 fn flag_line(state: &State<'_>) -> Option<&'static str> {
     Some(match state {
         State::Ready => "READY=1",

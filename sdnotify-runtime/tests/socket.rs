@@ -85,7 +85,8 @@ fn notify_as_rejects_pid_zero_and_sends_nothing() {
 fn descriptors_travel_with_scm_rights() {
     let listener = path_listener();
     let notifier = Notifier::connect(listener.address()).unwrap();
-    let (mut reader, writer) = std::io::pipe().unwrap();
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
+    let mut reader = std::fs::File::from(reader);
     notifier
         .notify_with_fds(&[State::FdStore, State::FdName("pipe")], &[writer.as_fd()])
         .unwrap();
@@ -109,9 +110,7 @@ fn descriptors_travel_with_scm_rights() {
 }
 
 fn pipes(n: usize) -> Vec<OwnedFd> {
-    (0..n)
-        .map(|_| OwnedFd::from(std::io::pipe().unwrap().1))
-        .collect()
+    (0..n).map(|_| rustix::pipe::pipe().unwrap().1).collect()
 }
 
 #[test]
