@@ -70,9 +70,18 @@ pub enum Error {
 }
 
 /// The largest datagram the manager reads (`NOTIFY_BUFFER_MAX`, which is `PIPE_BUF`).
+///
+/// ```
+/// let text = "x".repeat(sdnotify_runtime::MAX_MESSAGE_LEN + 1);
+/// assert!(sdnotify_runtime::Message::from_raw(&text).is_err());
+/// ```
 pub const MAX_MESSAGE_LEN: usize = 4096;
 
 /// The most file descriptors one message can carry (the kernel's `SCM_MAX_FD`).
+///
+/// ```
+/// assert_eq!(sdnotify_runtime::MAX_FDS, 253);
+/// ```
 pub const MAX_FDS: usize = 253;
 
 impl fmt::Display for Error {

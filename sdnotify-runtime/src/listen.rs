@@ -11,11 +11,22 @@ use crate::env::{snapshot, LISTEN_FDNAMES, LISTEN_FDS, LISTEN_PID};
 use crate::Error;
 
 /// The first socket-activation descriptor (`SD_LISTEN_FDS_START`).
+///
+/// ```
+/// assert_eq!(sdnotify_runtime::LISTEN_FDS_START, 3);
+/// ```
 pub const LISTEN_FDS_START: RawFd = 3;
 
 /// One descriptor passed by socket activation, with its name.
 ///
 /// The process owns the descriptor; [`take`](ListenFd::take) hands that ownership out once.
+///
+/// ```
+/// for fd in sdnotify_runtime::listen_fds()? {
+///     println!("{} = fd {}", fd.name(), fd.raw_fd());
+/// }
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ListenFd {
     fd: RawFd,

@@ -171,6 +171,16 @@ fn unique_name(prefix: &str) -> String {
 }
 
 /// The sender's pid, uid and gid, as the kernel attached them (`SCM_CREDENTIALS`).
+///
+/// ```
+/// use sdnotify_runtime::{manager::Listener, Notifier};
+///
+/// let listener = Listener::bind_unique()?;
+/// Notifier::connect(listener.address())?.notify_raw("X_PING=1")?;
+/// let creds = listener.recv()?.credentials().expect("SO_PASSCRED is set");
+/// assert_eq!(creds.pid, std::process::id());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Credentials {
     /// The sending process (or the pid it was allowed to speak for).
@@ -181,7 +191,21 @@ pub struct Credentials {
     pub gid: u32,
 }
 
-/// One received datagram.
+/// One received datagram: bytes, credentials and descriptors.
+///
+/// ```
+/// use sdnotify_runtime::{manager::Listener, Notifier, State};
+///
+/// let listener = Listener::bind_unique()?;
+/// let notifier = Notifier::connect(listener.address())?;
+/// let (_read, write) = std::os::unix::net::UnixStream::pair()?;
+/// notifier.notify_with_fds(&[State::FdStore], &[std::os::fd::AsFd::as_fd(&write)])?;
+///
+/// let mut datagram = listener.recv()?;
+/// assert_eq!(datagram.bytes(), b"FDSTORE=1");
+/// assert_eq!(datagram.take_fds().len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Datagram {
     bytes: Vec<u8>,

@@ -12,6 +12,12 @@ use crate::error::MAX_MESSAGE_LEN;
 use crate::{Error, State};
 
 /// The longest `FDNAME` systemd accepts (`FDNAME_MAX`).
+///
+/// ```
+/// use sdnotify_runtime::{Message, State, MAX_FDNAME_LEN};
+/// let name = "n".repeat(MAX_FDNAME_LEN + 1);
+/// assert!(Message::from_states(&[State::FdName(&name)]).is_err());
+/// ```
 pub const MAX_FDNAME_LEN: usize = 255;
 
 /// A validated notification, ready to send: at most 4096 bytes, no NUL.

@@ -13,6 +13,13 @@ use crate::error::MAX_MESSAGE_LEN;
 use crate::{NotifyAccess, State};
 
 /// Why the manager would drop a whole datagram.
+///
+/// ```
+/// use sdnotify_runtime::{Notification, ParseError};
+///
+/// assert_eq!(Notification::parse(b"READY=1\\"), Err(ParseError::TrailingBackslash));
+/// assert_eq!(Notification::parse(b"A\0"), Err(ParseError::Nul { offset: 1 }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ParseError {
