@@ -1,28 +1,148 @@
 //! # sdnotify
 //!
-//! Make a Linux service a correct systemd citizen: readiness, status, watchdog, fd store and
-//! socket activation over systemd's service-notification protocol (`sd_notify(3)`), in pure
+//! Make a Linux service a correct systemd citizen with one attribute: readiness, status,
+//! watchdog and shutdown over systemd's service-notification protocol (`sd_notify(3)`), in pure
 //! Rust, verified against a real systemd.
 //!
 //! ```no_run
-//! use sdnotify::State;
-//!
-//! // ... load configuration, bind sockets ...
-//! sdnotify::notify(&[State::Ready, State::Status("serving")])?;
-//! loop {
-//!     // ... serve ...
-//!     # break;
-//! }
-//! sdnotify::stopping()?;
-//! # Ok::<(), sdnotify::Error>(())
+//! #[sdnotify::main]
+//! fn main() -> Result<(), std::io::Error> {
+//!     let config = sdnotify::init! {
+//!         sdnotify::status!("loading {}", "app.toml");
+//!         let config = std::fs::read_to_string("app.toml")?; // an Err here: no READY, STOPPING
+//!         config
+//!     }; // READY=1 is sent here
+//!     loop {
+//!         // ... serve one request with `config` ...
+//!         sdnotify::heartbeat(); // matters with watchdog = "heartbeat"
+//!         # let _ = &config; break;
+//!     }
+//!     Ok(())
+//! } // STOPPING=1 on every way out
 //! ```
 //!
-//! Everything here is re-exported from [`sdnotify_runtime`]: the typed [`State`]s, the
-//! process-wide [`notify`] and its shorthands, the explicit [`Notifier`] (descriptors,
-//! credentials, barrier), [`watchdog_enabled`], [`listen_fds`], [`booted`], [`env::scrub`],
-//! and the manager's side in [`manager`].
+//! The protocol itself is here too, re-exported from [`sdnotify_runtime`]: the typed
+//! [`State`]s, the process-wide [`notify`] and its shorthands, the explicit [`Notifier`]
+//! (descriptors, credentials, barrier), [`watchdog_enabled`], [`listen_fds`], [`booted`],
+//! [`env::scrub`], and the manager's side in [`manager`].
 
 pub use sdnotify_runtime::*;
+
+/// Makes a function (normally `main`) a correct systemd service.
+///
+/// - **READY=1** is sent once, right after the [`init!`] section completes; without an `init!`,
+///   before the body runs. `ready = "manual"` leaves it to your call of [`ready()`].
+/// - **STOPPING=1** is sent on every way out: return, `Err`, early `return`, panic (also with
+///   `panic = "abort"`, from a panic hook), [`exit()`]. An `Err` or a panic also sends one
+///   `STATUS=` line saying what failed. The exit code is unchanged.
+/// - **Watchdog**: with `WATCHDOG_USEC` set (and `WATCHDOG_PID` absent or ours), a thread named
+///   `sdnotify-watchdog` sends `WATCHDOG=1` every `WATCHDOG_USEC / 2`, sleeping in between, until
+///   STOPPING. `watchdog = "heartbeat"` pings only if [`heartbeat()`] was called since the last
+///   ping, so systemd catches a wedged main loop; `watchdog = "off"` starts no thread. An invalid
+///   `WATCHDOG_USEC` starts no thread and is reported once on stderr.
+/// - Off systemd (`NOTIFY_SOCKET` unset) nothing changes and no thread starts.
+///   `SDNOTIFY_DEBUG=1` traces every message on stderr.
+///
+/// Options: `watchdog = "auto" | "heartbeat" | "off"`, `ready = "auto" | "manual"`,
+/// `crate = "path"` (when the `sdnotify` dependency is renamed). It composes with
+/// `#[tokio::main]` in either order, and `main` may return `()`, `Result<(), E>` or `ExitCode`.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// #[sdnotify::main(watchdog = "heartbeat")]
+/// fn main() {
+///     let jobs = sdnotify::init! { vec![1, 2, 3] };
+///     for job in jobs.iter().cycle() {
+///         std::thread::sleep(Duration::from_millis(*job));
+///         sdnotify::heartbeat();
+///     }
+/// }
+/// ```
+pub use sdnotify_macros::main;
+
+mod watchdog_thread;
+
+#[doc(hidden)]
+pub mod __private;
+
+/// Marks the start-up section of a `#[sdnotify::main]` function: READY=1 is sent right after it
+/// completes.
+///
+/// Its value is the block's value. `?` and `return` inside it leave the function as usual, and
+/// then READY is never sent. One per function; anywhere else it is a compile error.
+///
+/// ```no_run
+/// #[sdnotify::main]
+/// fn main() -> std::io::Result<()> {
+///     let listener = sdnotify::init! {
+///         std::net::TcpListener::bind("127.0.0.1:8080")?
+///     };
+///     for stream in listener.incoming() {
+///         drop(stream?);
+///     }
+///     Ok(())
+/// }
+/// ```
+#[macro_export]
+macro_rules! init {
+    ($($body:tt)*) => {
+        ::core::compile_error! {
+            "`sdnotify::init!` must be inside a function annotated with `#[sdnotify::main]`"
+        }
+    };
+}
+
+/// What `#[sdnotify::main]` turns its `init!` into.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __init_section {
+    ($($body:tt)*) => {{
+        let __sdnotify_value = { $($body)* };
+        $crate::__private::init_completed();
+        __sdnotify_value
+    }};
+}
+
+/// Sends `STATUS=` with `format!`-style arguments; never fails the program.
+///
+/// A status that cannot be sent (say, one with a line break) is reported on stderr and not sent.
+///
+/// ```
+/// let done = 3;
+/// sdnotify::status!("warming caches ({done}/8)");
+/// ```
+#[macro_export]
+macro_rules! status {
+    ($($arg:tt)+) => {
+        $crate::__private::status(::core::format_args!($($arg)+))
+    };
+}
+
+/// Tells the watchdog thread the main loop is alive (`watchdog = "heartbeat"`): the next ping
+/// is sent only if this was called since the previous one. Costs one relaxed atomic store.
+///
+/// ```
+/// loop {
+///     // ... one unit of work ...
+///     sdnotify::heartbeat();
+///     # break;
+/// }
+/// ```
+pub fn heartbeat() {
+    watchdog_thread::beat();
+}
+
+/// Sends STOPPING=1 (stopping the watchdog thread first) and exits with `code`, for programs
+/// that end with `std::process::exit`.
+///
+/// ```no_run
+/// sdnotify::exit(2);
+/// ```
+pub fn exit(code: i32) -> ! {
+    __private::stop(None);
+    std::process::exit(code)
+}
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

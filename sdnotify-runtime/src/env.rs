@@ -77,3 +77,13 @@ pub fn scrub(command: &mut Command) -> &mut Command {
     }
     command
 }
+
+/// Whether `SDNOTIFY_DEBUG=1` was set when the library first looked.
+///
+/// ```
+/// let tracing = sdnotify_runtime::env::debug_enabled();
+/// # let _ = tracing;
+/// ```
+pub fn debug_enabled() -> bool {
+    snapshot().debug
+}

@@ -1,0 +1,153 @@
+//! The expansion of `#[sdnotify::main]`: the user's function with its body wrapped.
+
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned};
+use syn::Error;
+
+use crate::item::{self, MainFn};
+use crate::options::{self, Options, Watchdog};
+
+pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors: Option<Error> = None;
+    let mut push = |e: Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    let options = options::parse(args).unwrap_or_else(|e| {
+        push(e);
+        Options::default()
+    });
+    let func = match item::scan(item.clone()) {
+        Ok(func) => func,
+        Err(e) => {
+            push(e);
+            // Not a function we can wrap: give it back untouched beside the error.
+            let errors = errors.map(|e| e.to_compile_error());
+            return quote!(#errors #item);
+        }
+    };
+    let mut inits = Vec::new();
+    let body = rewrite_init(func.body.stream(), &options.crate_path, &mut inits);
+    for span in inits.iter().skip(1) {
+        push(Error::new(
+            *span,
+            "a second `init!` section: `#[sdnotify::main]` sends READY=1 after the one start-up section",
+        ));
+    }
+    let body = Group::new(Delimiter::Brace, body);
+    match errors {
+        // Keep the function (with `init!` resolvable) so the editor still understands it.
+        Some(errors) => {
+            let errors = errors.to_compile_error();
+            let head = &func.head;
+            quote!(#errors #(#head)* #body)
+        }
+        None => wrap(&func, body, &options, !inits.is_empty()),
+    }
+}
+
+/// The function with its body run inside the start/finish calls of a guard.
+fn wrap(func: &MainFn, body: Group, options: &Options, has_init: bool) -> TokenStream {
+    let krate = &options.crate_path;
+    let head = &func.head;
+    let watchdog = match options.watchdog {
+        Watchdog::Auto => quote!(Auto),
+        Watchdog::Heartbeat => quote!(Heartbeat),
+        Watchdog::Off => quote!(Off),
+    };
+    let ready_auto = options.ready_auto;
+    let ret = func.ret.clone().unwrap_or_else(|| quote!(()));
+    let span = body.span();
+    let run = if func.is_async {
+        quote_spanned!(span=> #krate::__private::typed_future::<#ret, _>(async move #body).await)
+    } else {
+        quote_spanned!(span=> (move || -> #ret #body)())
+    };
+    quote! {
+        #(#head)* {
+            let __sdnotify_guard = #krate::__private::Guard::start(#krate::__private::Config {
+                watchdog: #krate::__private::WatchdogMode::#watchdog,
+                ready_auto: #ready_auto,
+                has_init: #has_init,
+                panic_aborts: cfg!(panic = "abort"),
+            });
+            #[allow(clippy::redundant_closure_call, clippy::unused_unit)]
+            let __sdnotify_result = #run;
+            __sdnotify_guard.finish(&__sdnotify_result);
+            __sdnotify_result
+        }
+    }
+}
+
+/// Replaces each `init! { … }` (bare, or through a path ending in the crate's name) with the
+/// hidden macro that works only here, and records where each one was.
+fn rewrite_init(tokens: TokenStream, krate: &TokenStream, found: &mut Vec<Span>) -> TokenStream {
+    let crate_name = krate.clone().into_iter().filter_map(|tt| match tt {
+        TokenTree::Ident(i) => Some(i.to_string()),
+        _ => None,
+    });
+    let crate_name = crate_name.last().unwrap_or_else(|| "sdnotify".to_owned());
+    let input: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out: Vec<TokenTree> = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match &input[i] {
+            TokenTree::Ident(ident) if ident == "init" && is_invocation(&input[i + 1..]) => {
+                if let Some(path_len) = our_path_len(&out, &crate_name) {
+                    out.truncate(out.len() - path_len);
+                    found.push(ident.span());
+                    let args = &input[i + 2];
+                    let hidden = Ident::new("__init_section", ident.span());
+                    out.extend(quote_spanned!(ident.span()=> #krate::__private::#hidden! #args));
+                    i += 3;
+                    continue;
+                }
+                out.push(input[i].clone());
+            }
+            TokenTree::Group(group) => {
+                let inner = rewrite_init(group.stream(), krate, found);
+                let mut new = Group::new(group.delimiter(), inner);
+                new.set_span(group.span());
+                out.push(TokenTree::Group(new));
+            }
+            other => out.push(other.clone()),
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+/// `! (…)`, `! […]` or `! {…}` follows.
+fn is_invocation(rest: &[TokenTree]) -> bool {
+    matches!(rest, [TokenTree::Punct(p), TokenTree::Group(_), ..] if p.as_char() == '!')
+}
+
+/// How many tokens before `init` form a path to our crate (`sdnotify::`, `::sdnotify::`, or
+/// nothing for an imported `init!`); `None` when the path leads somewhere else.
+fn our_path_len(out: &[TokenTree], crate_name: &str) -> Option<usize> {
+    let is_colon = |tt: Option<&TokenTree>| matches!(tt, Some(TokenTree::Punct(p)) if p.as_char() == ':');
+    let n = out.len();
+    if !(n >= 2 && is_colon(out.get(n - 1)) && is_colon(out.get(n - 2))) {
+        return Some(0);
+    }
+    // A path: it must end in the crate's name.
+    let Some(TokenTree::Ident(segment)) = n.checked_sub(3).and_then(|k| out.get(k)) else {
+        return None;
+    };
+    if segment != crate_name {
+        return None;
+    }
+    // Take the rest of the path before it: `(::)? (ident ::)*`.
+    let mut len = 3;
+    loop {
+        let at = n - len;
+        if at >= 2 && is_colon(out.get(at - 1)) && is_colon(out.get(at - 2)) {
+            if at >= 3 && matches!(out.get(at - 3), Some(TokenTree::Ident(_))) {
+                len += 3;
+                continue;
+            }
+            len += 2;
+        }
+        return Some(len);
+    }
+}

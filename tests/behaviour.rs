@@ -1,0 +1,384 @@
+//! `#[sdnotify::main]` observed from the manager's side: each example runs as a child process
+//! against a receiver socket, and the exact sequence of notifications and its timing are checked.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use sdnotify::manager::Listener;
+
+/// One received notification line, with when it arrived.
+#[derive(Debug, Clone)]
+struct Event {
+    at: Duration,
+    line: String,
+    datagram: usize,
+}
+
+struct Run {
+    events: Vec<Event>,
+    status: ExitStatus,
+    stderr: String,
+}
+
+impl Run {
+    fn lines(&self) -> Vec<&str> {
+        self.events.iter().map(|e| e.line.as_str()).collect()
+    }
+
+    fn first(&self, line: &str) -> Option<&Event> {
+        self.events.iter().find(|e| e.line == line)
+    }
+
+    fn count(&self, line: &str) -> usize {
+        self.events.iter().filter(|e| e.line == line).count()
+    }
+
+    fn at(&self, line: &str) -> Duration {
+        self.first(line)
+            .unwrap_or_else(|| panic!("no {line:?} in {:?}", self.lines()))
+            .at
+    }
+
+    fn last_line(&self) -> &str {
+        &self.events.last().expect("events").line
+    }
+
+    /// Lines other than watchdog pings.
+    fn without_pings(&self) -> Vec<&str> {
+        self.lines().into_iter().filter(|l| *l != "WATCHDOG=1").collect()
+    }
+}
+
+fn example(name: &str) -> PathBuf {
+    // target/debug/deps/behaviour-… → target/debug/examples/NAME
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name)
+}
+
+/// Kills the child if the test fails before it ended.
+struct Reap(Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn run(name: &str, env: &[(&str, &str)], notify_socket: bool) -> Run {
+    let listener = Listener::bind_unique().unwrap();
+    listener
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let mut cmd = Command::new(example(name));
+    sdnotify::env::scrub(&mut cmd);
+    cmd.env_remove("SDNOTIFY_DEBUG")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    if notify_socket {
+        cmd.env("NOTIFY_SOCKET", listener.address());
+    }
+    cmd.envs(env.iter().copied());
+    let start = Instant::now();
+    let mut child = Reap(cmd.spawn().unwrap_or_else(|e| panic!("{name}: {e}")));
+    let mut events = Vec::new();
+    let mut datagrams = 0;
+    let mut exited: Option<ExitStatus> = None;
+    let deadline = start + Duration::from_secs(30);
+    loop {
+        match listener.recv() {
+            Ok(d) => {
+                datagrams += 1;
+                let at = start.elapsed();
+                for line in d.parse().unwrap().lines() {
+                    events.push(Event {
+                        at,
+                        line: line.clone(),
+                        datagram: datagrams,
+                    });
+                }
+                continue;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("recv: {e}"),
+        }
+        // Drain what is queued before deciding the child is done.
+        if exited.is_some() {
+            break;
+        }
+        exited = child.0.try_wait().unwrap();
+        assert!(Instant::now() < deadline, "{name} did not exit within 30 s");
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    Run {
+        events,
+        status: exited.unwrap(),
+        stderr,
+    }
+}
+
+#[test]
+fn normal_run_status_before_ready_ready_after_init_stopping_last() {
+    let r = run("service", &[("SERVICE_RUN_SECS", "0.5")], true);
+    assert!(r.status.success(), "{}", r.stderr);
+    let lines = r.without_pings();
+    assert_eq!(
+        lines[..3],
+        [
+            "STATUS=loading configuration",
+            "STATUS=binding 127.0.0.1:0",
+            "READY=1"
+        ],
+        "{lines:?}"
+    );
+    // The example's init sleeps 200 ms: READY only after it.
+    assert!(
+        r.at("READY=1") >= Duration::from_millis(200),
+        "{:?}",
+        r.at("READY=1")
+    );
+    assert!(r.at("STATUS=loading configuration") <= r.at("READY=1"));
+    assert_eq!(r.count("READY=1"), 1);
+    assert_eq!(r.count("STOPPING=1"), 1);
+    assert_eq!(r.last_line(), "STOPPING=1");
+}
+
+#[test]
+fn err_in_init_never_sends_ready() {
+    let r = run("init_error", &[], true);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(r.count("READY=1"), 0);
+    let lines = r.lines();
+    assert_eq!(lines[0], "STATUS=reading /nonexistent/app.toml");
+    assert_eq!(lines[1], "STOPPING=1");
+    assert!(
+        lines[2].starts_with("STATUS=failed: Os { code: 2, kind: NotFound"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        r.events[1].datagram, r.events[2].datagram,
+        "STOPPING and the STATUS in one datagram"
+    );
+    assert_eq!(lines.len(), 3);
+    assert!(
+        r.stderr.contains("Error: Os { code: 2"),
+        "Rust's own report is unchanged: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn err_after_init_reports_the_error() {
+    let r = run("late_error", &[], true);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(
+        r.lines(),
+        [
+            "STATUS=connecting",
+            "READY=1",
+            "STOPPING=1",
+            "STATUS=failed: LostConnection { peer: \"db:5432\" }"
+        ]
+    );
+}
+
+#[test]
+fn panic_sends_stopping_with_the_message_and_exits_101() {
+    let r = run("panic", &[], true);
+    assert_eq!(r.status.code(), Some(101));
+    let lines = r.lines();
+    assert_eq!(lines[..2], ["READY=1", "STOPPING=1"]);
+    assert!(
+        lines[2].starts_with("STATUS=panicked at examples/panic.rs:")
+            && lines[2].ends_with(": no items to process"),
+        "{lines:?}"
+    );
+    assert!(
+        r.stderr.contains("no items to process"),
+        "the default hook still prints: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn early_return_keeps_the_exit_code() {
+    let r = run("early_return", &[], true);
+    assert_eq!(r.status.code(), Some(3));
+    assert_eq!(r.lines(), ["READY=1", "STOPPING=1"]);
+}
+
+#[test]
+fn auto_watchdog_pings_at_half_the_interval_while_main_blocks() {
+    let r = run(
+        "watchdog_auto",
+        &[("WATCHDOG_USEC", "200000"), ("EXAMPLE_RUN_MS", "1000")],
+        true,
+    );
+    assert!(r.status.success(), "{}", r.stderr);
+    let pings: Vec<Duration> = r
+        .events
+        .iter()
+        .filter(|e| e.line == "WATCHDOG=1")
+        .map(|e| e.at)
+        .collect();
+    // ~1.3 s of life at one ping per 100 ms.
+    assert!(
+        (9..=15).contains(&pings.len()),
+        "{} pings: {pings:?}",
+        pings.len()
+    );
+    for pair in pings.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(80) && gap <= Duration::from_millis(250),
+            "gap {gap:?}"
+        );
+    }
+    assert_eq!(r.last_line(), "STOPPING=1");
+    assert!(pings.last().unwrap() <= &r.at("STOPPING=1"));
+}
+
+#[test]
+fn heartbeat_watchdog_stops_pinging_when_the_loop_wedges() {
+    let r = run(
+        "watchdog_heartbeat",
+        &[
+            ("WATCHDOG_USEC", "200000"),
+            ("EXAMPLE_WEDGE_AFTER_MS", "600"),
+            ("EXAMPLE_RUN_MS", "800"),
+        ],
+        true,
+    );
+    assert!(r.status.success(), "{}", r.stderr);
+    let wedged = r.at("STATUS=wedged");
+    let pings: Vec<Duration> = r
+        .events
+        .iter()
+        .filter(|e| e.line == "WATCHDOG=1")
+        .map(|e| e.at)
+        .collect();
+    assert!(pings.len() >= 4, "pings while alive: {pings:?}");
+    let late: Vec<_> = pings
+        .iter()
+        .filter(|at| **at > wedged + Duration::from_millis(120))
+        .collect();
+    assert!(
+        late.is_empty(),
+        "pings after the loop wedged at {wedged:?}: {late:?}"
+    );
+    assert_eq!(r.last_line(), "STOPPING=1");
+}
+
+#[test]
+fn watchdog_off_starts_no_thread() {
+    let r = run("watchdog_off", &[("WATCHDOG_USEC", "100000")], true);
+    assert_eq!(r.count("WATCHDOG=1"), 0);
+    assert_eq!(
+        r.lines(),
+        ["READY=1", "STATUS=no watchdog thread here", "STOPPING=1"]
+    );
+}
+
+#[test]
+fn garbage_watchdog_usec_is_reported_once_and_starts_no_thread() {
+    let r = run(
+        "watchdog_auto",
+        &[("WATCHDOG_USEC", "0"), ("EXAMPLE_RUN_MS", "300")],
+        true,
+    );
+    assert_eq!(r.count("WATCHDOG=1"), 0);
+    assert_eq!(
+        r.stderr.matches("watchdog not started").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("a zero interval is not valid"));
+}
+
+#[test]
+fn manual_ready_is_sent_where_the_program_says() {
+    let r = run("ready_manual", &[], true);
+    assert_eq!(
+        r.lines(),
+        [
+            "STATUS=waiting for the first job",
+            "READY=1",
+            "STATUS=working",
+            "STOPPING=1"
+        ]
+    );
+    assert!(r.at("READY=1") >= Duration::from_millis(200));
+}
+
+#[test]
+fn renamed_crate_path() {
+    let r = run("crate_rename", &[], true);
+    assert_eq!(r.lines(), ["READY=1", "STATUS=the answer is 42", "STOPPING=1"]);
+}
+
+#[test]
+fn tokio_outside_the_attribute() {
+    let r = run("tokio_outer", &[], true);
+    assert!(r.status.success(), "{}", r.stderr);
+    assert_eq!(r.lines(), ["READY=1", "STATUS=async and ready", "STOPPING=1"]);
+    assert!(r.at("READY=1") >= Duration::from_millis(100));
+}
+
+#[test]
+fn tokio_inside_the_attribute() {
+    let r = run("tokio_inner", &[], true);
+    assert!(r.status.success(), "{}", r.stderr);
+    assert_eq!(r.lines(), ["READY=1", "STATUS=async and ready", "STOPPING=1"]);
+    assert!(r.at("READY=1") >= Duration::from_millis(100));
+}
+
+#[test]
+fn off_systemd_nothing_changes_and_no_thread_starts() {
+    // With WATCHDOG_USEC but no NOTIFY_SOCKET, no thread may start: count the threads.
+    let mut child = Command::new(example("watchdog_auto"));
+    sdnotify::env::scrub(&mut child);
+    let child = child
+        .env("WATCHDOG_USEC", "100000")
+        .env("EXAMPLE_RUN_MS", "400")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Reap(child);
+    std::thread::sleep(Duration::from_millis(250));
+    let threads = std::fs::read_dir(format!("/proc/{}/task", child.0.id()))
+        .unwrap()
+        .count();
+    let status = child.0.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let output = (status, stderr);
+    assert!(output.0.success());
+    assert_eq!(threads, 1, "only the main thread");
+    assert!(output.1.is_empty(), "{}", output.1);
+
+    let r = run("late_error", &[], false);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(r.events.is_empty());
+}
+
+#[test]
+fn sdnotify_debug_traces_what_would_be_sent() {
+    let r = run("early_return", &[("SDNOTIFY_DEBUG", "1")], false);
+    assert!(
+        r.stderr
+            .contains("sdnotify: not sent (NOTIFY_SOCKET unset) \"READY=1\""),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("\"STOPPING=1\""), "{}", r.stderr);
+}
