@@ -46,8 +46,9 @@ pub(crate) fn parse(args: TokenStream) -> Result<Options, Error> {
             let mut pairs = Vec::new();
             while !input.is_empty() {
                 let key: Ident = input.call(Ident::parse_any_ident)?;
-                input.parse::<Token![=]>()?;
-                let value: LitStr = input.parse()?;
+                let expected = || Error::new(key.span(), format!("expected `{key} = \"…\"`"));
+                input.parse::<Token![=]>().map_err(|_| expected())?;
+                let value: LitStr = input.parse().map_err(|_| expected())?;
                 pairs.push((key, value));
                 if input.is_empty() {
                     break;

@@ -1,0 +1,2 @@
+#[sdnotify::main(crate = "not a path")]
+fn main() {}

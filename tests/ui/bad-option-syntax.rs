@@ -1,0 +1,2 @@
+#[sdnotify::main(watchdog)]
+fn main() {}

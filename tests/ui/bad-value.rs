@@ -1,0 +1,2 @@
+#[sdnotify::main(watchdog = "sometimes", ready = "later")]
+fn main() {}

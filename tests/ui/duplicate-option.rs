@@ -1,0 +1,2 @@
+#[sdnotify::main(watchdog = "auto", watchdog = "off")]
+fn main() {}

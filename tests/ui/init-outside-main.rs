@@ -1,0 +1,4 @@
+fn main() {
+    let config = sdnotify::init! { "config" };
+    println!("{config}");
+}

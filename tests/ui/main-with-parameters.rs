@@ -1,0 +1,4 @@
+#[sdnotify::main]
+fn main(args: Vec<String>) {
+    drop(args);
+}

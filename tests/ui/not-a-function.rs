@@ -1,0 +1,4 @@
+#[sdnotify::main]
+struct Service;
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[sdnotify::main(watchdg = "auto")]
+fn main() {}
