@@ -51,6 +51,9 @@ impl Run {
 }
 
 fn example(name: &str) -> PathBuf {
+    if name.starts_with('/') {
+        return PathBuf::from(name);
+    }
     // target/debug/deps/behaviour-… → target/debug/examples/NAME
     let exe = std::env::current_exe().unwrap();
     exe.parent()
@@ -381,4 +384,45 @@ fn sdnotify_debug_traces_what_would_be_sent() {
         r.stderr
     );
     assert!(r.stderr.contains("\"STOPPING=1\""), "{}", r.stderr);
+}
+
+#[test]
+fn panic_abort_sends_stopping_from_the_hook() {
+    // The examples share the unwinding profile: build the panic example again with
+    // `-C panic=abort` against the rlibs this test was built with.
+    let debug = example("x").parent().unwrap().parent().unwrap().to_path_buf();
+    let out_dir = std::env::temp_dir().join(format!("sdnotify-abort-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let binary = out_dir.join("panic_abort");
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let build = Command::new(rustc)
+        .args([
+            "--edition",
+            "2021",
+            "-C",
+            "panic=abort",
+            "--crate-type",
+            "bin",
+            "-o",
+        ])
+        .arg(&binary)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/panic.rs"))
+        .arg("--extern")
+        .arg(format!("sdnotify={}", debug.join("libsdnotify.rlib").display()))
+        .arg("-L")
+        .arg(format!("dependency={}", debug.join("deps").display()))
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let r = run(binary.to_str().unwrap(), &[], true);
+    std::fs::remove_dir_all(&out_dir).unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(r.status.signal(), Some(6), "aborted: {:?}", r.status);
+    let lines = r.lines();
+    assert_eq!(lines[..2], ["READY=1", "STOPPING=1"], "{lines:?}");
+    assert!(lines[2].ends_with(": no items to process"), "{lines:?}");
 }
