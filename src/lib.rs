@@ -70,7 +70,9 @@ pub mod __private;
 /// completes.
 ///
 /// Its value is the block's value. `?` and `return` inside it leave the function as usual, and
-/// then READY is never sent. One per function; anywhere else it is a compile error.
+/// then READY is never sent. One per function, at the top level of its body (the attribute
+/// finds it with a shallow scan, which keeps expansion fast); anywhere else it is a compile
+/// error.
 ///
 /// ```no_run
 /// #[sdnotify::main]
@@ -88,7 +90,7 @@ pub mod __private;
 macro_rules! init {
     ($($body:tt)*) => {
         ::core::compile_error! {
-            "`sdnotify::init!` must be inside a function annotated with `#[sdnotify::main]`"
+            "`sdnotify::init!` must be a statement in the body of a function annotated with `#[sdnotify::main]`"
         }
     };
 }

@@ -82,39 +82,95 @@ fn wrap(func: &MainFn, body: Group, options: &Options, has_init: bool) -> TokenS
 /// Replaces each `init! { … }` (bare, or through a path ending in the crate's name) with the
 /// hidden macro that works only here, and records where each one was.
 fn rewrite_init(tokens: TokenStream, krate: &TokenStream, found: &mut Vec<Span>) -> TokenStream {
-    let crate_name = krate.clone().into_iter().filter_map(|tt| match tt {
-        TokenTree::Ident(i) => Some(i.to_string()),
-        _ => None,
-    });
-    let crate_name = crate_name.last().unwrap_or_else(|| "sdnotify".to_owned());
-    let input: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut out: Vec<TokenTree> = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match &input[i] {
-            TokenTree::Ident(ident) if ident == "init" && is_invocation(&input[i + 1..]) => {
-                if let Some(path_len) = our_path_len(&out, &crate_name) {
-                    out.truncate(out.len() - path_len);
-                    found.push(ident.span());
-                    let args = &input[i + 2];
-                    let hidden = Ident::new("__init_section", ident.span());
-                    out.extend(quote_spanned!(ident.span()=> #krate::__private::#hidden! #args));
-                    i += 3;
-                    continue;
-                }
-                out.push(input[i].clone());
-            }
-            TokenTree::Group(group) => {
-                let inner = rewrite_init(group.stream(), krate, found);
-                let mut new = Group::new(group.delimiter(), inner);
-                new.set_span(group.span());
-                out.push(TokenTree::Group(new));
-            }
-            other => out.push(other.clone()),
-        }
-        i += 1;
+    let crate_name = krate
+        .clone()
+        .into_iter()
+        .filter_map(|tt| match tt {
+            TokenTree::Ident(i) => Some(i.to_string()),
+            _ => None,
+        })
+        .last()
+        .unwrap_or_else(|| "sdnotify".to_owned());
+    let mut scanner = Scanner {
+        krate,
+        crate_name,
+        found,
+    };
+    match scanner.rewrite(tokens.clone()) {
+        Some(rewritten) => rewritten,
+        None => tokens,
     }
-    out.into_iter().collect()
+}
+
+struct Scanner<'a> {
+    krate: &'a TokenStream,
+    crate_name: String,
+    found: &'a mut Vec<Span>,
+}
+
+impl Scanner<'_> {
+    /// The rewritten stream, or `None` when it holds no `init!` (the caller keeps the original,
+    /// so a large body without one is walked but never rebuilt).
+    fn rewrite(&mut self, tokens: TokenStream) -> Option<TokenStream> {
+        let input: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out: Vec<TokenTree> = Vec::new();
+        let mut changed = false;
+        let mut i = 0;
+        while i < input.len() {
+            match &input[i] {
+                // Comparing an identifier's text costs a round trip to the compiler, so only
+                // macro invocations (`name!` and a group, cheap to check) are compared.
+                TokenTree::Ident(ident) if is_invocation(&input[i + 1..]) && ident == "init" => {
+                    if !changed {
+                        out.extend_from_slice(&input[..i]);
+                        changed = true;
+                    }
+                    if let Some(path_len) = our_path_len(&out, &self.crate_name) {
+                        out.truncate(out.len() - path_len);
+                        self.found.push(ident.span());
+                        let args = &input[i + 2];
+                        let hidden = Ident::new("__init_section", ident.span());
+                        let krate = self.krate;
+                        out.extend(quote_spanned!(ident.span()=> #krate::__private::#hidden! #args));
+                        i += 3;
+                        continue;
+                    }
+                    out.push(input[i].clone());
+                }
+                // Statements only: the body's top level, and `async { … }` blocks, where
+                // `#[tokio::main]` puts the body when it runs first. Walking every nested group
+                // would cost a compiler round trip per group (tens of ms on a large `main`).
+                TokenTree::Group(group)
+                    if group.delimiter() == Delimiter::Brace && follows_async(&input[..i]) =>
+                {
+                    match self.rewrite(group.stream()) {
+                        Some(inner) => {
+                            if !changed {
+                                out.extend_from_slice(&input[..i]);
+                                changed = true;
+                            }
+                            let mut new = Group::new(group.delimiter(), inner);
+                            new.set_span(group.span());
+                            out.push(TokenTree::Group(new));
+                        }
+                        None if changed => out.push(input[i].clone()),
+                        None => {}
+                    }
+                }
+                other if changed => out.push(other.clone()),
+                _ => {}
+            }
+            i += 1;
+        }
+        changed.then(|| out.into_iter().collect())
+    }
+}
+
+/// `async` or `async move` comes right before.
+fn follows_async(before: &[TokenTree]) -> bool {
+    let is = |tt: Option<&TokenTree>, word: &str| matches!(tt, Some(TokenTree::Ident(i)) if i == word);
+    let n = before.len();
+    is(before.last(), "async") || (is(before.last(), "move") && n >= 2 && is(before.get(n - 2), "async"))
 }
 
 /// `! (…)`, `! […]` or `! {…}` follows.
