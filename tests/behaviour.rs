@@ -426,3 +426,12 @@ fn panic_abort_sends_stopping_from_the_hook() {
     assert_eq!(lines[..2], ["READY=1", "STOPPING=1"], "{lines:?}");
     assert!(lines[2].ends_with(": no items to process"), "{lines:?}");
 }
+
+#[test]
+fn exit_sends_stopping_after_the_last_ping_and_keeps_the_code() {
+    let r = run("exit", &[("WATCHDOG_USEC", "100000")], true);
+    assert_eq!(r.status.code(), Some(4));
+    assert_eq!(r.without_pings(), ["READY=1", "STOPPING=1"]);
+    assert!(r.count("WATCHDOG=1") >= 1, "pinged while alive: {:?}", r.lines());
+    assert_eq!(r.last_line(), "STOPPING=1", "no ping after STOPPING");
+}
