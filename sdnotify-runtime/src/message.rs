@@ -71,6 +71,35 @@ impl Message {
         })
     }
 
+    /// Encodes free-form lines, as systemd-notify's arguments are (`READY=0`, `Y`, `Z=`): each
+    /// line's `\` is escaped and a line with LF, CR or NUL is refused, but keys are not checked.
+    ///
+    /// ```
+    /// use sdnotify_runtime::Message;
+    ///
+    /// let msg = Message::from_lines(&["READY=1", r"STATUS=C:\tmp", "Y"])?;
+    /// assert_eq!(msg.as_bytes(), b"READY=1\nSTATUS=C:\\\\tmp\nY");
+    /// assert!(Message::from_lines(&["STATUS=a\nb"]).is_err());
+    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// ```
+    pub fn from_lines<S: AsRef<str>>(lines: &[S]) -> Result<Message, Error> {
+        let mut out = Vec::with_capacity(64);
+        for (i, line) in lines.iter().enumerate() {
+            let line = line.as_ref();
+            if i > 0 {
+                out.push(b'\n');
+            }
+            let key = line.split('=').next().unwrap_or(line);
+            escape_value(key, line, &mut out)?;
+        }
+        if out.len() > MAX_MESSAGE_LEN {
+            return Err(Error::MessageTooLarge { len: out.len() });
+        }
+        Ok(Message {
+            bytes: Cow::Owned(out),
+        })
+    }
+
     /// Takes wire text as it is (like Python sdnotify's `notify("READY=1")`): nothing is escaped,
     /// but a NUL byte or a length over 4096 bytes is refused, as the manager would drop it.
     pub fn from_raw(text: &str) -> Result<Message, Error> {
