@@ -35,8 +35,7 @@ pub(crate) fn command() -> Command {
         .override_usage(
             "sdnotify [OPTIONS] [VARIABLE=VALUE]...\n       \
              sdnotify --exec [OPTIONS] [VARIABLE=VALUE]... ; CMDLINE...\n       \
-             sdnotify --fork [OPTIONS] -- CMDLINE...\n       \
-             sdnotify run [OPTIONS] -- CMDLINE...",
+             sdnotify --fork [OPTIONS] -- CMDLINE...",
         )
         .after_help(
             "Values are sent as given, except that a backslash is escaped so the manager shows it\n\
@@ -119,6 +118,7 @@ pub(crate) fn command() -> Command {
         .arg(
             Arg::new("operands")
                 .value_name("VARIABLE=VALUE")
+                .help("Lines to send; each replaces the line of the same name (with --fork: the command)")
                 .num_args(0..)
                 .action(ArgAction::Append),
         )
