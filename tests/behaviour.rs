@@ -386,6 +386,21 @@ fn sdnotify_debug_traces_what_would_be_sent() {
     assert!(r.stderr.contains("\"STOPPING=1\""), "{}", r.stderr);
 }
 
+/// The library as `cargo test` built it for this run: `deps/libsdnotify-HASH.rlib` (the
+/// unhashed copy exists only after `cargo build`); the newest, if older builds are around.
+fn newest_rlib(deps: &std::path::Path, prefix: &str) -> PathBuf {
+    std::fs::read_dir(deps)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(prefix) && name.ends_with(".rlib")
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .map(|e| e.path())
+        .expect("the sdnotify rlib in target/debug/deps")
+}
+
 #[test]
 fn panic_abort_sends_stopping_from_the_hook() {
     // The examples share the unwinding profile: build the panic example again with
@@ -408,7 +423,10 @@ fn panic_abort_sends_stopping_from_the_hook() {
         .arg(&binary)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/panic.rs"))
         .arg("--extern")
-        .arg(format!("sdnotify={}", debug.join("libsdnotify.rlib").display()))
+        .arg(format!(
+            "sdnotify={}",
+            newest_rlib(&debug.join("deps"), "libsdnotify-").display()
+        ))
         .arg("-L")
         .arg(format!("dependency={}", debug.join("deps").display()))
         .output()
