@@ -35,7 +35,8 @@ pub(crate) fn command() -> Command {
         .override_usage(
             "sdnotify [OPTIONS] [VARIABLE=VALUE]...\n       \
              sdnotify --exec [OPTIONS] [VARIABLE=VALUE]... ; CMDLINE...\n       \
-             sdnotify --fork [OPTIONS] -- CMDLINE...",
+             sdnotify --fork [OPTIONS] -- CMDLINE...\n       \
+             sdnotify run [OPTIONS] -- CMD [ARGS]...   (a local supervisor; see `sdnotify run --help`)",
         )
         .after_help(
             "Values are sent as given, except that a backslash is escaped so the manager shows it\n\

@@ -98,6 +98,20 @@ impl Listener {
         Ok(())
     }
 
+    /// Makes [`recv`](Self::recv) return an error of kind `WouldBlock` instead of waiting when
+    /// nothing is queued, for use in an event loop.
+    ///
+    /// ```
+    /// let listener = sdnotify_runtime::manager::Listener::bind_unique()?;
+    /// listener.set_nonblocking(true)?;
+    /// assert_eq!(listener.recv().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        rustix::io::ioctl_fionbio(&self.socket, nonblocking)?;
+        Ok(())
+    }
+
     /// Receives one datagram: its bytes (at most 4097 are kept, enough to tell it was too
     /// long), the sender's credentials and any descriptors (close-on-exec).
     ///
