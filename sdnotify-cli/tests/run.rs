@@ -498,3 +498,39 @@ fn sigterm_to_the_supervisor_stops_the_service_like_systemctl_stop() {
         "the service's status: killed by SIGTERM"
     );
 }
+
+#[test]
+fn watchdog_trigger_is_treated_as_a_missed_ping() {
+    let script = "sdnotify --ready && sdnotify --no-block WATCHDOG=trigger && sleep 30";
+    let r = run(&["--timeout-stop=2s"], &["sh", "-c", script], &[]);
+    assert_eq!(r.code, Some(125), "{:?}", r.names());
+    assert!(r.t("watchdog-trigger") <= r.t("signal"));
+    assert_eq!(r.first("signal")["signal"], "SIGABRT");
+}
+
+#[test]
+fn the_fd_store_keeps_lists_and_removes_descriptors() {
+    let script = "sdnotify --no-block --fd=3 --fd=4 --fdname=cache 3</dev/null 4</dev/null && \
+                  sdnotify --no-block --fd=3 --fdname=conn 3</dev/null && \
+                  sdnotify --no-block FDSTOREREMOVE=1 FDNAME=cache";
+    let r = run(&["--notify-access=all"], &["sh", "-c", script], &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let stores: Vec<(&str, u64, u64)> = r
+        .events
+        .iter()
+        .filter(|e| e["event"] == "fdstore")
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                e["fds"].as_u64().unwrap(),
+                e["stored"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(stores, [("cache", 2, 2), ("conn", 1, 3)]);
+    let removed = r.first("fdstore-remove");
+    assert_eq!(
+        (removed["removed"].as_u64(), removed["stored"].as_u64()),
+        (Some(2), Some(1))
+    );
+}
