@@ -2,13 +2,15 @@
 //! is alive with heartbeats. Run it under `sdnotify run --watchdog 1s -- …` or systemd with
 //! `Type=notify` and `WatchdogSec=`.
 //!
-//! It serves for `SERVICE_RUN_SECS` seconds (default 5), then returns.
+//! It serves for `SERVICE_RUN_SECS` seconds (default 5), then returns. `SERVICE_INIT_MS` sets
+//! how long loading the configuration takes (default 200), `SERVICE_NAME` its name.
 
 use std::io::{ErrorKind, Read};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 struct Config {
+    name: String,
     bind: String,
     run_for: Duration,
 }
@@ -18,8 +20,13 @@ fn load_config() -> std::io::Result<Config> {
     let secs: f64 = secs
         .parse()
         .map_err(|_| std::io::Error::new(ErrorKind::InvalidInput, format!("SERVICE_RUN_SECS={secs:?}")))?;
-    std::thread::sleep(Duration::from_millis(200)); // pretend to parse a large file
+    let init_ms = std::env::var("SERVICE_INIT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    std::thread::sleep(Duration::from_millis(init_ms)); // pretend to parse a large file
     Ok(Config {
+        name: std::env::var("SERVICE_NAME").unwrap_or_else(|_| "demo".to_owned()),
         bind: std::env::var("SERVICE_BIND").unwrap_or_else(|_| "127.0.0.1:0".to_owned()),
         run_for: Duration::from_secs_f64(secs),
     })
@@ -37,7 +44,7 @@ fn main() -> std::io::Result<()> {
     };
     let started = Instant::now();
     let mut served = 0u64;
-    sdnotify::status!("listening on {}", listener.local_addr()?);
+    sdnotify::status!("{} listening on {}", config.name, listener.local_addr()?);
     while started.elapsed() < config.run_for {
         match listener.accept() {
             Ok((mut stream, _)) => {

@@ -1,0 +1,283 @@
+//! Proven under the real systemd: the examples and the CLI as transient units of a private
+//! systemd user manager (see support/user_manager.rs). Without root or systemd each test says
+//! SKIPPED; with CI=true that is a failure.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use support::user_manager::{require, say, UserManager};
+
+const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
+
+fn example(name: &str) -> String {
+    let path = PathBuf::from(SDNOTIFY)
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test --workspace` builds the examples",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+}
+
+/// Starts a transient unit without waiting (`--no-block`), so its start-up can be watched.
+fn start(manager: &UserManager, unit: &str, properties: &[&str], env: &[&str], command: &[&str]) {
+    // No --collect: a failed unit must stay loaded to be inspected (the private manager, and
+    // every unit with it, goes away when the test ends).
+    let mut args = vec!["--no-block", "--unit", unit];
+    for p in properties {
+        args.extend(["-p", p]);
+    }
+    for e in env {
+        args.extend(["-E", e]);
+    }
+    let output_file = format!("StandardOutput=file:{}/{unit}.out", manager.scratch().display());
+    args.extend(["-p", &output_file, "-p", "StandardError=inherit", "--"]);
+    args.extend(command);
+    let out = manager.systemd_run(&args);
+    assert!(
+        out.status.success(),
+        "systemd-run {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const PROPS: &[&str] = &[
+    "ActiveState",
+    "SubState",
+    "Result",
+    "StatusText",
+    "ExecMainStatus",
+    "ExecMainCode",
+    "ActiveEnterTimestampMonotonic",
+];
+
+fn state(props: &HashMap<String, String>) -> &str {
+    props.get("ActiveState").map_or("", String::as_str)
+}
+
+#[test]
+fn type_notify_is_activating_until_init_completes_then_active_with_exact_status() {
+    let Some(manager) = require("type_notify_is_activating_until_init_completes") else {
+        return;
+    };
+    let unit = "sdnotify-service.service";
+    let began = Instant::now();
+    start(
+        &manager,
+        unit,
+        &["Type=notify"],
+        &[
+            "SERVICE_INIT_MS=1500",
+            "SERVICE_RUN_SECS=30",
+            r"SERVICE_NAME=C:\data\n and \\ two",
+        ],
+        &[&example("service")],
+    );
+    let during = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| {
+        state(p) == "activating" && p["StatusText"] == "loading configuration"
+    });
+    assert_eq!(state(&during), "activating", "{during:?}");
+    assert_eq!(
+        during["StatusText"], "loading configuration",
+        "status! before READY is shown while activating"
+    );
+    let after = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "active");
+    assert_eq!(state(&after), "active", "{after:?}");
+    assert!(
+        began.elapsed() >= Duration::from_millis(1500),
+        "active only after the 1.5 s init"
+    );
+    let status = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| {
+        p["StatusText"].contains("listening")
+    });
+    let text = &status["StatusText"];
+    assert!(
+        text.starts_with(r"C:\data\n and \\ two listening on 127.0.0.1:"),
+        "backslashes arrive as written: {text:?}"
+    );
+    let _ = manager.systemctl(&["stop", unit]);
+}
+
+#[test]
+fn watchdog_auto_keeps_the_unit_alive() {
+    let Some(manager) = require("watchdog_auto_keeps_the_unit_alive") else {
+        return;
+    };
+    let unit = "sdnotify-watchdog-auto.service";
+    start(
+        &manager,
+        unit,
+        &["Type=notify", "WatchdogSec=1"],
+        &["EXAMPLE_RUN_MS=20000"],
+        &[&example("watchdog_auto")],
+    );
+    let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
+    assert_eq!(state(&active), "active", "{active:?}");
+    std::thread::sleep(Duration::from_secs(5));
+    let later = manager.show(unit, PROPS);
+    assert_eq!(
+        (state(&later), later["SubState"].as_str()),
+        ("active", "running"),
+        "{later:?}"
+    );
+    assert_eq!(later["Result"], "success");
+    let _ = manager.systemctl(&["stop", unit]);
+}
+
+#[test]
+fn a_wedged_heartbeat_loop_ends_with_result_watchdog() {
+    let Some(manager) = require("a_wedged_heartbeat_loop_ends_with_result_watchdog") else {
+        return;
+    };
+    let unit = "sdnotify-wedged.service";
+    start(
+        &manager,
+        unit,
+        &["Type=notify", "WatchdogSec=1"],
+        &["EXAMPLE_WEDGE_AFTER_MS=1500", "EXAMPLE_RUN_MS=60000"],
+        &[&example("watchdog_heartbeat")],
+    );
+    let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
+    assert_eq!(state(&active), "active");
+    let ended = manager.wait_for(unit, PROPS, Duration::from_secs(15), |p| {
+        p["Result"] == "watchdog"
+    });
+    assert_eq!(ended["Result"], "watchdog", "{ended:?}");
+}
+
+#[test]
+fn err_in_init_fails_the_unit_with_the_error_and_never_ready() {
+    let Some(manager) = require("err_in_init_fails_the_unit") else {
+        return;
+    };
+    let unit = "sdnotify-init-error.service";
+    start(&manager, unit, &["Type=notify"], &[], &[&example("init_error")]);
+    let failed = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "failed");
+    assert_eq!(state(&failed), "failed", "{failed:?}");
+    assert_eq!(failed["ExecMainStatus"], "1");
+    assert!(
+        failed["StatusText"].starts_with("failed: Os { code: 2"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        failed["ActiveEnterTimestampMonotonic"], "0",
+        "never became active: READY was never seen"
+    );
+}
+
+#[test]
+fn a_panic_sends_stopping_and_exits_101() {
+    let Some(manager) = require("a_panic_sends_stopping_and_exits_101") else {
+        return;
+    };
+    let unit = "sdnotify-panic.service";
+    start(&manager, unit, &["Type=notify"], &[], &[&example("panic")]);
+    let failed = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "failed");
+    assert_eq!(state(&failed), "failed", "{failed:?}");
+    assert_eq!(failed["ExecMainStatus"], "101");
+    assert_ne!(
+        failed["ActiveEnterTimestampMonotonic"], "0",
+        "it was active before the panic"
+    );
+    // The STATUS travelled in the STOPPING=1 datagram, so the manager read that datagram.
+    assert!(
+        failed["StatusText"].starts_with("panicked at examples/panic.rs:")
+            && failed["StatusText"].ends_with("no items to process"),
+        "{failed:?}"
+    );
+}
+
+#[test]
+fn the_cli_in_a_shell_script_unit_under_notify_access_all() {
+    let Some(manager) = require("the_cli_in_a_shell_script_unit") else {
+        return;
+    };
+    let unit = "sdnotify-script.service";
+    let marker = manager.scratch().join("barrier-returned");
+    // With the default barrier, sdnotify returns only once the manager has processed the
+    // message: the status must be visible the moment the marker appears.
+    let script = format!(
+        r#"{SDNOTIFY} --ready --status='C:\tmp and \\ two' && touch {} && exec sleep 30"#,
+        marker.display()
+    );
+    start(
+        &manager,
+        unit,
+        &["Type=notify", "NotifyAccess=all"],
+        &[],
+        &["/bin/sh", "-c", &script],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "sdnotify did not return");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let props = manager.show(unit, PROPS);
+    assert_eq!(state(&props), "active", "{props:?}");
+    assert_eq!(
+        props["StatusText"], r"C:\tmp and \\ two",
+        "exactly as given, backslashes and all"
+    );
+    let _ = manager.systemctl(&["stop", unit]);
+
+    // --no-block returns at once (no barrier); the manager still gets the message.
+    let unit = "sdnotify-script-noblock.service";
+    let script = format!("{SDNOTIFY} --no-block --ready --status=unblocked && exec sleep 30");
+    start(
+        &manager,
+        unit,
+        &["Type=notify", "NotifyAccess=all"],
+        &[],
+        &["/bin/sh", "-c", &script],
+    );
+    let props = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "active");
+    assert_eq!(
+        (state(&props), props["StatusText"].as_str()),
+        ("active", "unblocked")
+    );
+    let _ = manager.systemctl(&["stop", unit]);
+}
+
+#[test]
+fn type_notify_reload_where_the_manager_supports_it() {
+    let Some(manager) = require("type_notify_reload") else {
+        return;
+    };
+    if manager.version < 253 {
+        say(&format!(
+            "NOT RUN: Type=notify-reload needs systemd >= 253; this manager is {} (the handshake is \
+             tested against protocol.md with `sdnotify run` instead)",
+            manager.version
+        ));
+        return;
+    }
+    let unit = "sdnotify-reload.service";
+    let script = format!(
+        "trap '{SDNOTIFY} --reloading --no-block; {SDNOTIFY} --ready --no-block' HUP; {SDNOTIFY} --ready; \
+         while :; do sleep 0.1 & wait; done"
+    );
+    start(
+        &manager,
+        unit,
+        &["Type=notify-reload"],
+        &[],
+        &["/bin/sh", "-c", &script],
+    );
+    let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
+    assert_eq!(state(&active), "active");
+    let reload = manager.systemctl(&["reload", unit]);
+    assert!(
+        reload.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reload.stderr)
+    );
+    assert_eq!(state(&manager.show(unit, PROPS)), "active");
+    let _ = manager.systemctl(&["stop", unit]);
+}
