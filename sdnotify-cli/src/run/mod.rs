@@ -1,5 +1,6 @@
 //! `sdnotify run [OPTIONS] -- CMD [ARGS…]`: a local supervisor that plays systemd's part.
 
+mod classify;
 mod duration;
 mod event;
 mod supervisor;

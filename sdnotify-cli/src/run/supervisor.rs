@@ -1,7 +1,6 @@
 //! The supervisor's loop: one thread polling the notification socket and a signal pipe, with
 //! deadlines for start-up, the watchdog, the reload handshake and the kill that follows a stop.
 
-use std::collections::HashSet;
 use std::ffi::OsString;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
@@ -15,8 +14,9 @@ use std::time::{Duration, Instant};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 use sdnotify_runtime::manager::{Datagram, Listener};
-use sdnotify_runtime::{monotonic_now, Notification};
+use sdnotify_runtime::monotonic_now;
 
+use super::classify::{classify, Action, Decision, Received};
 use super::event::{Event, Reporter};
 use super::{exit, Options, ServiceType};
 
@@ -306,90 +306,53 @@ impl Supervisor {
         }
     }
 
-    /// One datagram, with the manager's rules. Every descriptor it carried is stored or closed
-    /// when it goes out of scope.
+    /// One datagram, decided with the manager's rules (see `classify`) and then acted on. Every
+    /// descriptor it carried is stored or closed when it goes out of scope.
     fn handle(&mut self, mut datagram: Datagram) {
-        // Like systemd, a barrier is answered before the sender is checked: whoever sent it, its
-        // descriptor is closed once everything before it was read.
-        if datagram.is_barrier() {
-            self.reporter.emit(&Event::Barrier);
-            return;
-        }
-        let pid = datagram.pid();
-        if !self.access_all && pid != Some(self.main_pid) {
-            let who = pid.map_or_else(|| "unknown".to_owned(), |p| p.to_string());
-            self.reporter.emit(&Event::Rejected {
-                pid,
-                reason: format!(
-                    "sender {who} is not the main process {} (--notify-access=main)",
-                    self.main_pid
-                ),
-            });
-            return;
-        }
-        let notification = match datagram.parse() {
-            Ok(n) => n,
-            Err(e) => {
-                self.reporter.emit(&Event::Rejected {
-                    pid,
-                    reason: e.to_string(),
-                });
-                return;
-            }
+        let received = Received {
+            bytes: datagram.bytes(),
+            len: datagram.len(),
+            sender: datagram.pid(),
+            fds: datagram.fds().len(),
         };
-        let fds = datagram.take_fds();
-        self.apply(&notification, fds);
-    }
-
-    fn apply(&mut self, n: &Notification, mut fds: Vec<OwnedFd>) {
-        let mut seen: HashSet<&str> = HashSet::new();
-        for line in n.lines() {
-            let Some((key, value)) = line.split_once('=') else {
-                self.reporter.emit(&Event::Unknown { line: line.clone() });
-                continue;
-            };
-            // For every key the first occurrence counts, as in the manager.
-            if !seen.insert(key) {
-                continue;
+        let actions = match classify(&received, self.main_pid, self.access_all) {
+            // Dropping the datagram closes the pipe's write end: that is the answer.
+            Decision::Barrier => return self.reporter.emit(&Event::Barrier),
+            Decision::Rejected(reason) => {
+                let pid = datagram.pid();
+                return self.reporter.emit(&Event::Rejected { pid, reason });
             }
-            match (key, value) {
-                ("READY", "1") => self.on_ready(),
-                ("RELOADING", "1") => self.on_reloading(n.get("MONOTONIC_USEC")),
-                ("STOPPING", "1") => self.on_stopping(),
-                ("WATCHDOG", "1") => self.on_ping(),
-                ("WATCHDOG", "trigger") => {
+            Decision::Actions(actions) => actions,
+        };
+        let mut fds = datagram.take_fds();
+        for action in actions {
+            match action {
+                Action::Ready => self.on_ready(),
+                Action::Reloading { monotonic_usec } => self.on_reloading(monotonic_usec),
+                Action::Stopping => self.on_stopping(),
+                Action::Ping => self.on_ping(),
+                Action::WatchdogTrigger => {
                     self.reporter.emit(&Event::WatchdogTrigger);
                     self.watchdog_expired();
                 }
-                ("FDSTORE", "1") => {
-                    self.on_fdstore(n.get("FDNAME").unwrap_or("stored"), std::mem::take(&mut fds))
+                Action::FdStore { name } => self.on_fdstore(&name, std::mem::take(&mut fds)),
+                Action::FdStoreRemove { name } => self.on_fdstore_remove(&name),
+                Action::Status(text) => self.reporter.emit(&Event::Status(text)),
+                Action::WatchdogUsec(interval) => self.on_watchdog_usec(interval),
+                Action::ExtendTimeout(by) => self.on_extend(by),
+                Action::MainPid(pid) => {
+                    self.main_pid = pid;
+                    self.reporter.emit(&Event::MainPid(pid));
                 }
-                ("FDSTOREREMOVE", "1") => self.on_fdstore_remove(n.get("FDNAME").unwrap_or("stored")),
-                ("MONOTONIC_USEC" | "FDNAME" | "FDPOLL", _) => {} // read with RELOADING and FDSTORE
-                ("STATUS", text) => self.reporter.emit(&Event::Status(text.to_owned())),
-                ("WATCHDOG_USEC", v) => match v.parse::<u64>() {
-                    Ok(usec) if usec > 0 => self.on_watchdog_usec(Duration::from_micros(usec)),
-                    _ => self.reject_value(line),
-                },
-                ("EXTEND_TIMEOUT_USEC", v) => match v.parse::<u64>() {
-                    Ok(usec) => self.on_extend(Duration::from_micros(usec)),
-                    Err(_) => self.reject_value(line),
-                },
-                ("MAINPID", v) => match v.parse::<u32>() {
-                    Ok(pid) if pid > 0 => {
-                        self.main_pid = pid;
-                        self.reporter.emit(&Event::MainPid(pid));
-                    }
-                    _ => self.reject_value(line),
-                },
-                ("ERRNO", v) => self.reporter.emit(&Event::Errno(v.to_owned())),
-                ("BUSERROR", v) => self.reporter.emit(&Event::BusError(v.to_owned())),
-                ("EXIT_STATUS", v) => self.reporter.emit(&Event::ExitStatus(v.to_owned())),
-                ("NOTIFYACCESS", v @ ("none" | "main" | "exec" | "all")) => {
-                    self.access_all = v == "all";
-                    self.reporter.emit(&Event::NotifyAccess(v.to_owned()));
+                Action::Errno(v) => self.reporter.emit(&Event::Errno(v)),
+                Action::BusError(v) => self.reporter.emit(&Event::BusError(v)),
+                Action::ExitStatus(v) => self.reporter.emit(&Event::ExitStatus(v)),
+                Action::NotifyAccess { all, value } => {
+                    self.access_all = all;
+                    self.reporter.emit(&Event::NotifyAccess(value));
                 }
-                _ => self.reporter.emit(&Event::Unknown { line: line.clone() }),
+                Action::Unknown(line) => self.reporter.emit(&Event::Unknown { line }),
+                Action::InvalidValue(line) => self.reject_value(&line),
             }
         }
         if !fds.is_empty() {
@@ -439,8 +402,7 @@ impl Supervisor {
         }
     }
 
-    fn on_reloading(&mut self, monotonic: Option<&str>) {
-        let usec = monotonic.and_then(|m| m.parse::<u64>().ok());
+    fn on_reloading(&mut self, usec: Option<u64>) {
         self.reporter.emit(&Event::Reloading { monotonic_usec: usec });
         let now = Instant::now();
         let deadline = now + self.options.timeout_start;
