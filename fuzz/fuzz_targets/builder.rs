@@ -39,9 +39,26 @@ const FLAGS: [State<'static>; 10] = [
 ];
 
 const KNOWN_KEYS: [&str; 20] = [
-    "READY", "RELOADING", "STOPPING", "STATUS", "ERRNO", "BUSERROR", "VARLINKERROR", "EXIT_STATUS",
-    "MAINPID", "WATCHDOG", "WATCHDOG_USEC", "EXTEND_TIMEOUT_USEC", "FDSTORE", "FDSTOREREMOVE", "FDNAME",
-    "FDPOLL", "MONOTONIC_USEC", "NOTIFYACCESS", "RESTART_RESET", "BARRIER",
+    "READY",
+    "RELOADING",
+    "STOPPING",
+    "STATUS",
+    "ERRNO",
+    "BUSERROR",
+    "VARLINKERROR",
+    "EXIT_STATUS",
+    "MAINPID",
+    "WATCHDOG",
+    "WATCHDOG_USEC",
+    "EXTEND_TIMEOUT_USEC",
+    "FDSTORE",
+    "FDSTOREREMOVE",
+    "FDNAME",
+    "FDPOLL",
+    "MONOTONIC_USEC",
+    "NOTIFYACCESS",
+    "RESTART_RESET",
+    "BARRIER",
 ];
 
 fn state(spec: &Spec) -> State<'_> {
@@ -58,7 +75,12 @@ fn state(spec: &Spec) -> State<'_> {
         Spec::ExtendTimeoutUsec(n) => State::ExtendTimeoutUsec(Duration::from_micros(*n)),
         Spec::MonotonicUsec(n) => State::MonotonicUsec(Duration::from_micros(*n)),
         Spec::Access(i) => State::NotifyAccess(
-            [NotifyAccess::None, NotifyAccess::Main, NotifyAccess::Exec, NotifyAccess::All][*i as usize % 4],
+            [
+                NotifyAccess::None,
+                NotifyAccess::Main,
+                NotifyAccess::Exec,
+                NotifyAccess::All,
+            ][*i as usize % 4],
         ),
         Spec::Custom(k, v) => State::Custom(k, v),
     }
@@ -66,7 +88,10 @@ fn state(spec: &Spec) -> State<'_> {
 
 fuzz_target!(|specs: Vec<Spec>| {
     // A custom key that names a known key would come back as that key's typed state.
-    if specs.iter().any(|s| matches!(s, Spec::Custom(k, _) if KNOWN_KEYS.contains(&k.as_str()))) {
+    if specs
+        .iter()
+        .any(|s| matches!(s, Spec::Custom(k, _) if KNOWN_KEYS.contains(&k.as_str())))
+    {
         return;
     }
     let states: Vec<State<'_>> = specs.iter().map(state).collect();
