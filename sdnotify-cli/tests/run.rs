@@ -6,6 +6,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+use support::example;
+
+mod support;
 
 const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
 const SCENARIO: &str = "SDNOTIFY_RUN_TEST_SCENARIO";
@@ -74,21 +77,6 @@ fn run(options: &[&str], command: &[&str], env: &[(&str, &str)]) -> Run {
         code: status.code(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     }
-}
-
-fn example(name: &str) -> String {
-    // target/debug/sdnotify → target/debug/examples/NAME (built by `cargo test --workspace`).
-    let path = PathBuf::from(SDNOTIFY)
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test --workspace`, which builds the examples",
-        path.display()
-    );
-    path.to_string_lossy().into_owned()
 }
 
 #[test]

@@ -5,26 +5,12 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use support::example;
 use support::user_manager::{require, say, UserManager};
 
 const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
-
-fn example(name: &str) -> String {
-    let path = PathBuf::from(SDNOTIFY)
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo test --workspace` builds the examples",
-        path.display()
-    );
-    path.to_string_lossy().into_owned()
-}
 
 /// Starts a transient unit without waiting (`--no-block`), so its start-up can be watched.
 fn start(manager: &UserManager, unit: &str, properties: &[&str], env: &[&str], command: &[&str]) {
