@@ -110,27 +110,28 @@ pub fn notify(states: &[State<'_>]) -> Result<bool, Error> {
         }
         return Ok(false);
     }
-    let message = Message::from_states(states);
-    let result = match (&message, Notifier::global()) {
-        (Err(err), _) => Err(err.clone_detached()),
-        (_, Err(err)) => Err(err),
-        (Ok(_), Ok(None)) => Ok(false),
-        (Ok(message), Ok(Some(notifier))) => notifier.send(message, &[], None).map(|()| true),
+    let message = match Message::from_states(states) {
+        Ok(message) => message,
+        Err(err) => {
+            if global.debug {
+                eprintln!("sdnotify: error: {err}");
+            }
+            return Err(err);
+        }
+    };
+    let result = match Notifier::global() {
+        Err(err) => Err(err),
+        Ok(None) => Ok(false),
+        Ok(Some(notifier)) => notifier.send(&message, &[], None).map(|()| true),
     };
     if global.debug {
         trace(&message, &result);
     }
-    match message {
-        Err(err) => Err(err),
-        Ok(_) => result,
-    }
+    result
 }
 
-fn trace(message: &Result<Message, Error>, result: &Result<bool, Error>) {
-    let text = match message {
-        Ok(m) => format!("{:?}", String::from_utf8_lossy(m.as_bytes())),
-        Err(_) => "(not built)".to_owned(),
-    };
+fn trace(message: &Message, result: &Result<bool, Error>) {
+    let text = format!("{:?}", String::from_utf8_lossy(message.as_bytes()));
     match result {
         Ok(true) => eprintln!("sdnotify: sent {text}"),
         Ok(false) => eprintln!("sdnotify: not sent (NOTIFY_SOCKET unset) {text}"),
