@@ -8,7 +8,7 @@ use std::time::Duration;
 ///
 /// Every variant is a kind a caller can match on; the operating system's error is kept as the
 /// [`source`](std::error::Error::source) of [`Error::Io`]. Nothing is sent when a message is
-/// rejected for its content (every variant except `Io` and `BarrierTimeout`).
+/// rejected for its content (every variant except `Io`, `BarrierTimeout` and `SendTimeout`).
 ///
 /// ```
 /// use sdnotify_runtime::{Error, Message, State};
@@ -67,6 +67,9 @@ pub enum Error {
     Io(io::Error),
     /// The manager did not confirm a barrier within the timeout.
     BarrierTimeout(Duration),
+    /// The manager's receive queue stayed full for the whole timeout of a bounded send
+    /// ([`Notifier::send_within`](crate::Notifier::send_within)); nothing was sent.
+    SendTimeout(Duration),
 }
 
 /// The largest datagram the manager reads (`NOTIFY_BUFFER_MAX`, which is `PIPE_BUF`).
@@ -109,6 +112,10 @@ impl fmt::Display for Error {
             Error::BarrierTimeout(timeout) => write!(
                 f,
                 "the service manager did not confirm the barrier within {timeout:?}"
+            ),
+            Error::SendTimeout(timeout) => write!(
+                f,
+                "the service manager's queue stayed full for {timeout:?}; nothing was sent"
             ),
         }
     }
@@ -159,6 +166,7 @@ impl Error {
             Error::MessageTooLarge { len } => Error::MessageTooLarge { len: *len },
             Error::TooManyFds { count } => Error::TooManyFds { count: *count },
             Error::BarrierTimeout(t) => Error::BarrierTimeout(*t),
+            Error::SendTimeout(t) => Error::SendTimeout(*t),
             Error::Io(err) => Error::Io(io::Error::new(err.kind(), err.to_string())),
         }
     }

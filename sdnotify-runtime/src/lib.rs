@@ -31,6 +31,7 @@ pub mod manager;
 mod message;
 mod notifier;
 mod parse;
+mod pid;
 mod state;
 mod watchdog;
 
@@ -45,6 +46,7 @@ pub use listen::{listen_fds, ListenFd, LISTEN_FDS_START};
 pub use message::{Message, MAX_FDNAME_LEN};
 pub use notifier::Notifier;
 pub use parse::{Notification, ParseError};
+pub use pid::Pid;
 pub use state::{monotonic_now, NotifyAccess, State};
 pub use watchdog::watchdog_enabled;
 
@@ -102,6 +104,24 @@ impl Notifier {
 /// # Ok::<(), sdnotify_runtime::Error>(())
 /// ```
 pub fn notify(states: &[State<'_>]) -> Result<bool, Error> {
+    notify_until(states, None)
+}
+
+/// [`notify`], waiting at most `timeout` while the manager's receive queue is full, then
+/// failing with [`Error::SendTimeout`] (see [`Notifier::send_within`]).
+///
+/// ```
+/// use sdnotify_runtime::{notify_within, State};
+/// use std::time::Duration;
+///
+/// notify_within(&[State::Watchdog], Duration::from_millis(500))?;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn notify_within(states: &[State<'_>], timeout: Duration) -> Result<bool, Error> {
+    notify_until(states, Some(timeout))
+}
+
+fn notify_until(states: &[State<'_>], timeout: Option<Duration>) -> Result<bool, Error> {
     let global = &*GLOBAL;
     // The common case off systemd: no lookups, no allocation.
     if let (Ok(None), false) = (&global.sender, global.debug) {
@@ -114,7 +134,7 @@ pub fn notify(states: &[State<'_>]) -> Result<bool, Error> {
         Ok(message) => message,
         Err(err) => {
             if global.debug {
-                eprintln!("sdnotify: error: {err}");
+                __report(format_args!("error: {err}"));
             }
             return Err(err);
         }
@@ -122,7 +142,11 @@ pub fn notify(states: &[State<'_>]) -> Result<bool, Error> {
     let result = match Notifier::global() {
         Err(err) => Err(err),
         Ok(None) => Ok(false),
-        Ok(Some(notifier)) => notifier.send(&message, &[], None).map(|()| true),
+        Ok(Some(notifier)) => match timeout {
+            None => notifier.send(&message, &[], None),
+            Some(timeout) => notifier.send_within(&message, &[], None, timeout),
+        }
+        .map(|()| true),
     };
     if global.debug {
         trace(&message, &result);
@@ -133,10 +157,18 @@ pub fn notify(states: &[State<'_>]) -> Result<bool, Error> {
 fn trace(message: &Message, result: &Result<bool, Error>) {
     let text = format!("{:?}", String::from_utf8_lossy(message.as_bytes()));
     match result {
-        Ok(true) => eprintln!("sdnotify: sent {text}"),
-        Ok(false) => eprintln!("sdnotify: not sent (NOTIFY_SOCKET unset) {text}"),
-        Err(err) => eprintln!("sdnotify: error: {err}: {text}"),
+        Ok(true) => __report(format_args!("sent {text}")),
+        Ok(false) => __report(format_args!("not sent (NOTIFY_SOCKET unset) {text}")),
+        Err(err) => __report(format_args!("error: {err}: {text}")),
     }
+}
+
+/// Writes `sdnotify: …` to stderr, ignoring failure: unlike `eprintln!`, a closed or broken
+/// stderr cannot make it panic. For the facade's generated code; not public API.
+#[doc(hidden)]
+pub fn __report(message: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "sdnotify: {message}");
 }
 
 /// `READY=1`: start-up is finished.

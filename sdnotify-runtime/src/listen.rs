@@ -96,20 +96,27 @@ pub fn listen_fds() -> Result<&'static [ListenFd], Error> {
             env.listen_fdnames.as_deref(),
             std::process::id(),
         )?;
-        layout
-            .into_iter()
-            .map(|(fd, name)| {
-                // SAFETY: the manager passed `fd` open to this process (the layout checks that
-                // LISTEN_PID is ours); the borrow lasts only for this fcntl.
-                let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-                rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC)?;
-                Ok(ListenFd {
-                    fd,
-                    name,
-                    taken: AtomicBool::new(false),
-                })
-            })
-            .collect()
+        // Each descriptor is checked before anything is kept for it, so a huge $LISTEN_FDS
+        // costs one failing fcntl, not an allocation per announced descriptor.
+        let mut fds = Vec::new();
+        for (fd, name) in layout.iter() {
+            // SAFETY: the manager passed `fd` to this process (LISTEN_PID is ours); fcntl on a
+            // number that is not open fails with EBADF and touches nothing.
+            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+            rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC).map_err(|_| {
+                Error::InvalidEnvironment {
+                    var: LISTEN_FDS,
+                    value: layout.count.to_string(),
+                    reason: "announces a descriptor that is not open",
+                }
+            })?;
+            fds.push(ListenFd {
+                fd,
+                name: name.to_owned(),
+                taken: AtomicBool::new(false),
+            });
+        }
+        Ok(fds)
     });
     match result {
         Ok(fds) => Ok(fds),
@@ -117,20 +124,43 @@ pub fn listen_fds() -> Result<&'static [ListenFd], Error> {
     }
 }
 
-/// The rules of [`listen_fds`] on given values: which descriptors, with which names.
-pub(crate) fn listen_layout(
+/// Which descriptors, with which names: checked, but nothing allocated per descriptor.
+#[derive(Debug)]
+pub(crate) struct Layout<'a> {
+    pub(crate) count: u32,
+    names: Option<&'a str>,
+}
+
+impl<'a> Layout<'a> {
+    /// `(fd, name)` for each announced descriptor, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (RawFd, &'a str)> + '_ {
+        let mut names = self.names.filter(|_| self.count > 0).map(|n| n.split(':'));
+        (0..self.count).map(move |i| {
+            let name = names.as_mut().and_then(Iterator::next).unwrap_or("unknown");
+            // count <= i32::MAX - 3 was checked.
+            (LISTEN_FDS_START.saturating_add(i as RawFd), name)
+        })
+    }
+}
+
+/// The rules of [`listen_fds`] on given values.
+pub(crate) fn listen_layout<'a>(
     pid: Option<&OsStr>,
     count: Option<&OsStr>,
-    names: Option<&OsStr>,
+    names: Option<&'a OsStr>,
     our_pid: u32,
-) -> Result<Vec<(RawFd, String)>, Error> {
+) -> Result<Layout<'a>, Error> {
     let invalid = |var, value: &OsStr, reason| Error::InvalidEnvironment {
         var,
         value: value.to_string_lossy().into_owned(),
         reason,
     };
+    let none = Layout {
+        count: 0,
+        names: None,
+    };
     let (Some(pid), Some(count)) = (pid, count) else {
-        return Ok(Vec::new());
+        return Ok(none);
     };
     let pid = pid
         .to_str()
@@ -138,39 +168,35 @@ pub(crate) fn listen_layout(
         .filter(|&p| p > 0)
         .ok_or_else(|| invalid(LISTEN_PID, pid, "not a process id"))?;
     if pid != our_pid {
-        return Ok(Vec::new());
+        return Ok(none);
     }
     let n = count
         .to_str()
         .and_then(parse_u32)
         .filter(|&n| n <= (i32::MAX - LISTEN_FDS_START) as u32)
         .ok_or_else(|| invalid(LISTEN_FDS, count, "not a number of descriptors"))?;
-    let names: Vec<String> = match names {
-        None => vec!["unknown".to_owned(); n as usize],
+    let names = match names {
+        None => None,
         Some(raw) => {
             let text = raw
                 .to_str()
                 .ok_or_else(|| invalid(LISTEN_FDNAMES, raw, "not UTF-8"))?;
-            let names: Vec<String> = if n == 0 && text.is_empty() {
-                Vec::new()
+            let given = if n == 0 && text.is_empty() {
+                0
             } else {
-                text.split(':').map(str::to_owned).collect()
+                text.bytes().filter(|&b| b == b':').count() + 1
             };
-            if names.len() != n as usize {
+            if u32::try_from(given).ok() != Some(n) {
                 return Err(invalid(
                     LISTEN_FDNAMES,
                     raw,
                     "the number of names differs from $LISTEN_FDS",
                 ));
             }
-            names
+            Some(text)
         }
     };
-    Ok(names
-        .into_iter()
-        .enumerate()
-        .map(|(i, name)| (LISTEN_FDS_START + i as RawFd, name))
-        .collect())
+    Ok(Layout { count: n, names })
 }
 
 #[cfg(test)]
@@ -182,7 +208,16 @@ mod tests {
         n: Option<&str>,
         names: Option<&str>,
     ) -> Result<Vec<(RawFd, String)>, Error> {
-        listen_layout(pid.map(OsStr::new), n.map(OsStr::new), names.map(OsStr::new), 7)
+        let layout = listen_layout(pid.map(OsStr::new), n.map(OsStr::new), names.map(OsStr::new), 7)?;
+        Ok(layout.iter().map(|(fd, name)| (fd, name.to_owned())).collect())
+    }
+
+    #[test]
+    fn a_huge_count_allocates_nothing_per_descriptor() {
+        let huge = listen_layout(Some(OsStr::new("7")), Some(OsStr::new("2147483644")), None, 7).unwrap();
+        assert_eq!(huge.count, 2_147_483_644);
+        assert_eq!(huge.iter().nth(2), Some((5, "unknown")));
+        assert!(layout(Some("7"), Some("2147483645"), None).is_err());
     }
 
     #[test]

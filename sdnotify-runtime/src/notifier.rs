@@ -3,8 +3,8 @@
 use std::ffi::OsStr;
 use std::io::IoSlice;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::RwLock;
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
@@ -21,9 +21,16 @@ use crate::{Error, Message, NotifyAddress, State};
 ///
 /// The socket is created close-on-exec and connected on first use, then reused, so a message
 /// costs one `send(2)`. If the manager's socket was re-created (the send is refused), the
-/// notifier reconnects once and sends again. Sends use `MSG_NOSIGNAL` and never raise SIGPIPE.
-/// Like libsystemd, a send blocks while the manager's receive queue is full.
-/// AF_VSOCK stream and seqpacket addresses need a connection per message, closed after it.
+/// notifier connects the same socket again and sends once more. Sends use `MSG_NOSIGNAL` and
+/// never raise SIGPIPE. AF_VSOCK stream and seqpacket addresses need a connection per message,
+/// closed after it.
+///
+/// No lock is taken anywhere: the socket is published with one atomic compare-and-swap and a
+/// reconnect reuses it, so a `fork(2)` at any moment (a pre-fork server) leaves the child a
+/// working sender.
+///
+/// Like libsystemd, [`notify`](Self::notify) and [`send`](Self::send) block while the manager's
+/// receive queue is full; [`send_within`](Self::send_within) bounds that wait.
 ///
 /// ```no_run
 /// use sdnotify_runtime::{Notifier, State};
@@ -37,8 +44,11 @@ use crate::{Error, Message, NotifyAddress, State};
 #[derive(Debug)]
 pub struct Notifier {
     address: NotifyAddress,
-    socket: RwLock<Option<OwnedFd>>,
+    /// The kept socket, owned by the notifier, or [`NO_SOCKET`] before the first use.
+    socket: AtomicI32,
 }
+
+const NO_SOCKET: RawFd = -1;
 
 impl Notifier {
     /// A notifier for `$NOTIFY_SOCKET`, connected now; `Ok(None)` when the variable is unset.
@@ -68,7 +78,7 @@ impl Notifier {
         let notifier = Notifier::unconnected(NotifyAddress::parse(address)?);
         if !notifier.connects_per_message() {
             let (socket, _) = notifier.open()?;
-            *notifier.write_socket() = Some(socket);
+            notifier.socket.store(socket.into_raw_fd(), Ordering::Release);
         }
         Ok(notifier)
     }
@@ -78,7 +88,7 @@ impl Notifier {
     pub(crate) fn unconnected(address: NotifyAddress) -> Notifier {
         Notifier {
             address,
-            socket: RwLock::new(None),
+            socket: AtomicI32::new(NO_SOCKET),
         }
     }
 
@@ -147,25 +157,66 @@ impl Notifier {
     /// # Ok::<(), sdnotify_runtime::Error>(())
     /// ```
     pub fn send(&self, message: &Message, fds: &[BorrowedFd<'_>], pid: Option<u32>) -> Result<(), Error> {
+        self.send_until(message, fds, pid, None)
+    }
+
+    /// [`send`](Self::send), waiting at most `timeout` for room in the manager's receive queue;
+    /// [`Error::SendTimeout`] when there is none by then, and nothing is sent.
+    ///
+    /// What the `#[sdnotify::main]` framework sends on its own (READY, pings, STOPPING,
+    /// `status!`) goes this way, so a wedged manager can never wedge the program.
+    ///
+    /// ```no_run
+    /// use sdnotify_runtime::Message;
+    /// use std::time::Duration;
+    /// # let notifier = sdnotify_runtime::Notifier::connect("/run/x")?;
+    /// let ping = Message::from_raw("WATCHDOG=1")?;
+    /// notifier.send_within(&ping, &[], None, Duration::from_millis(500))?;
+    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// ```
+    pub fn send_within(
+        &self,
+        message: &Message,
+        fds: &[BorrowedFd<'_>],
+        pid: Option<u32>,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        // A timeout too long to represent waits without a bound, like `send`.
+        let deadline = Instant::now().checked_add(timeout);
+        self.send_until(message, fds, pid, deadline.map(|at| (at, timeout)))
+    }
+
+    fn send_until(
+        &self,
+        message: &Message,
+        fds: &[BorrowedFd<'_>],
+        pid: Option<u32>,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<(), Error> {
         if fds.len() > MAX_FDS {
             return Err(Error::TooManyFds { count: fds.len() });
         }
         let creds = match pid {
             None => None,
             Some(pid) => Some(UCred {
-                pid: rustix::process::Pid::from_raw(pid as i32).ok_or_else(|| Error::InvalidValue {
+                pid: crate::pid::to_rustix(pid).ok_or_else(|| Error::InvalidValue {
                     key: "pid".to_owned(),
-                    reason: "not a process id",
+                    reason: "not a process id (1 to 2147483647)",
                 })?,
                 uid: rustix::process::getuid(),
                 gid: rustix::process::getgid(),
             }),
         };
         let bytes = message.as_bytes();
-        match self.transmit(bytes, fds, creds) {
+        let at = deadline.map(|(at, _)| at);
+        let sent = match self.transmit(bytes, fds, creds, at) {
             // The kernel refuses to let an unprivileged sender speak for another pid.
-            Err(Errno::PERM) if creds.is_some() => Ok(self.transmit(bytes, fds, None)?),
-            other => Ok(other?),
+            Err(Errno::PERM) if creds.is_some() => self.transmit(bytes, fds, None, at),
+            other => other,
+        };
+        match (sent, deadline) {
+            (Err(Errno::AGAIN), Some((_, timeout))) => Err(Error::SendTimeout(timeout)),
+            (sent, _) => Ok(sent?),
         }
     }
 
@@ -182,7 +233,7 @@ impl Notifier {
     /// ```
     pub fn barrier(&self, timeout: Duration) -> Result<(), Error> {
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-        self.transmit(b"BARRIER=1", &[write.as_fd()], None)?;
+        self.transmit(b"BARRIER=1", &[write.as_fd()], None, None)?;
         drop(write);
         wait_for_hangup(&read, timeout)
     }
@@ -193,25 +244,60 @@ impl Notifier {
         matches!(self.address.kind, AddressKind::Vsock { types, .. } if types != [SocketType::DGRAM])
     }
 
-    /// One send on the kept socket; on a socket the manager no longer listens on, one reconnect.
-    fn transmit(&self, bytes: &[u8], fds: &[BorrowedFd<'_>], creds: Option<UCred>) -> Result<(), Errno> {
+    /// One send on the kept socket; on a socket the manager no longer listens on (or one not
+    /// connected yet), one `connect(2)` of the same socket and one more send.
+    fn transmit(
+        &self,
+        bytes: &[u8],
+        fds: &[BorrowedFd<'_>],
+        creds: Option<UCred>,
+        deadline: Option<Instant>,
+    ) -> Result<(), Errno> {
         if self.connects_per_message() {
-            return self.transmit_per_connection(bytes, fds, creds);
+            return self.transmit_per_connection(bytes, fds, creds, deadline);
         }
-        {
-            let guard = self.socket.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(socket) = guard.as_ref() {
-                match send_on(socket.as_fd(), bytes, fds, creds) {
-                    Err(e) if is_disconnect(e) => {}
-                    other => return other,
+        let socket = self.kept_socket()?;
+        match send_on(socket, bytes, fds, creds, deadline) {
+            Err(e) if is_disconnect(e) => {
+                // connect(2) on a datagram socket replaces its peer, so the descriptor (which
+                // other threads may be using) never changes.
+                if let AddressKind::Unix(addr) = &self.address.kind {
+                    retry_eintr(|| rustix::net::connect(socket, addr))?;
                 }
+                send_on(socket, bytes, fds, creds, deadline)
             }
+            other => other,
         }
-        let mut guard = self.write_socket();
-        let (socket, _) = self.open()?;
-        let sent = send_on(socket.as_fd(), bytes, fds, creds);
-        *guard = Some(socket);
-        sent
+    }
+
+    /// The kept socket, created at the first use; when two threads race to create it, one
+    /// socket is published and the other closed.
+    #[allow(unsafe_code)] // The descriptor lives in an atomic as a number.
+    fn kept_socket(&self) -> Result<BorrowedFd<'_>, Errno> {
+        let mut fd = self.socket.load(Ordering::Acquire);
+        if fd == NO_SOCKET {
+            let (fresh, _) = match self.open() {
+                Ok(connected) => connected,
+                // The manager is not listening yet: keep an unconnected socket; the send fails
+                // with ENOTCONN and is retried after a connect.
+                Err(_) => (unix_dgram_socket()?, SocketType::DGRAM),
+            };
+            let raw = fresh.into_raw_fd();
+            fd = match self
+                .socket
+                .compare_exchange(NO_SOCKET, raw, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => raw,
+                Err(published) => {
+                    // SAFETY: `raw` came from `into_raw_fd` above and was never published.
+                    drop(unsafe { OwnedFd::from_raw_fd(raw) });
+                    published
+                }
+            };
+        }
+        // SAFETY: a published descriptor is owned by the notifier and closed only in `drop`,
+        // which cannot run while `&self` is borrowed.
+        Ok(unsafe { BorrowedFd::borrow_raw(fd) })
     }
 
     /// A fresh connection for one message, its write side shut down after it.
@@ -220,9 +306,10 @@ impl Notifier {
         bytes: &[u8],
         fds: &[BorrowedFd<'_>],
         creds: Option<UCred>,
+        deadline: Option<Instant>,
     ) -> Result<(), Errno> {
         let (socket, ty) = self.open()?;
-        send_on(socket.as_fd(), bytes, fds, creds)?;
+        send_on(socket.as_fd(), bytes, fds, creds, deadline)?;
         if ty != SocketType::DGRAM {
             rustix::net::shutdown(&socket, Shutdown::Write)?;
         }
@@ -246,18 +333,31 @@ impl Notifier {
         }
     }
 
-    fn write_socket(&self) -> std::sync::RwLockWriteGuard<'_, Option<OwnedFd>> {
-        self.socket.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Drop for Notifier {
+    #[allow(unsafe_code)] // The descriptor lives in an atomic as a number.
+    fn drop(&mut self) {
+        let fd = *self.socket.get_mut();
+        if fd != NO_SOCKET {
+            // SAFETY: the notifier owns its published descriptor, and `&mut self` means no
+            // borrow of it is alive.
+            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
     }
 }
 
-fn connect_unix(addr: &SocketAddrUnix) -> Result<OwnedFd, Errno> {
-    let socket = rustix::net::socket_with(
+fn unix_dgram_socket() -> Result<OwnedFd, Errno> {
+    rustix::net::socket_with(
         rustix::net::AddressFamily::UNIX,
         SocketType::DGRAM,
         SocketFlags::CLOEXEC,
         None,
-    )?;
+    )
+}
+
+fn connect_unix(addr: &SocketAddrUnix) -> Result<OwnedFd, Errno> {
+    let socket = unix_dgram_socket()?;
     retry_eintr(|| rustix::net::connect(&socket, addr))?;
     Ok(socket)
 }
@@ -286,13 +386,57 @@ fn retry_eintr<T>(mut f: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
 }
 
 /// Exactly one system call: `send(2)` for a bare message, `sendmsg(2)` with ancillary data.
+/// With a deadline the send does not block: while the manager's queue is full it polls for
+/// room until the deadline, then fails with `EAGAIN`.
 fn send_on(
     socket: BorrowedFd<'_>,
     bytes: &[u8],
     fds: &[BorrowedFd<'_>],
     creds: Option<UCred>,
+    deadline: Option<Instant>,
 ) -> Result<(), Errno> {
-    let flags = SendFlags::NOSIGNAL;
+    let Some(deadline) = deadline else {
+        return send_once(socket, bytes, fds, creds, SendFlags::NOSIGNAL);
+    };
+    loop {
+        match send_once(socket, bytes, fds, creds, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
+            Err(Errno::AGAIN) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() || !wait_writable(socket, left)? {
+                    return Err(Errno::AGAIN);
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Polls until the socket can send (the manager's queue has room) or `timeout` passes.
+fn wait_writable(socket: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Errno> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let ts = timespec(timeout);
+    let mut fds = [PollFd::new(&socket, PollFlags::OUT)];
+    match poll(&mut fds, Some(&ts)) {
+        Ok(n) => Ok(n > 0),
+        Err(Errno::INTR) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+fn timespec(d: Duration) -> rustix::event::Timespec {
+    rustix::event::Timespec {
+        tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: d.subsec_nanos().into(),
+    }
+}
+
+fn send_once(
+    socket: BorrowedFd<'_>,
+    bytes: &[u8],
+    fds: &[BorrowedFd<'_>],
+    creds: Option<UCred>,
+    flags: SendFlags,
+) -> Result<(), Errno> {
     if fds.is_empty() && creds.is_none() {
         return retry_eintr(|| rustix::net::send(socket, bytes, flags)).map(drop);
     }
@@ -312,16 +456,15 @@ fn send_on(
 
 /// Polls the read end of the barrier pipe until the manager closes the write end.
 fn wait_for_hangup(read: &OwnedFd, timeout: Duration) -> Result<(), Error> {
-    use rustix::event::{poll, PollFd, PollFlags, Timespec};
-    let deadline = Instant::now() + timeout;
+    use rustix::event::{poll, PollFd, PollFlags};
+    // A timeout too long to represent is a wait without end.
+    let deadline = Instant::now().checked_add(timeout);
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ts = Timespec {
-            tv_sec: left.as_secs().min(i64::MAX as u64) as i64,
-            tv_nsec: left.subsec_nanos().into(),
-        };
+        let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+        let ts = left.map(timespec);
+        let left = left.unwrap_or(Duration::MAX);
         let mut fds = [PollFd::new(read, PollFlags::IN)];
-        match poll(&mut fds, Some(&ts)) {
+        match poll(&mut fds, ts.as_ref()) {
             Ok(0) => return Err(Error::BarrierTimeout(timeout)),
             Ok(_) if fds[0].revents().contains(PollFlags::HUP) => return Ok(()),
             // Nothing should be written to the pipe; if something is, keep waiting for the hangup.

@@ -217,7 +217,14 @@ fn listen_child(fds: &str, names: Option<&str>) -> Output {
             "export LISTEN_PID=$$ LISTEN_FDS={fds}; {names} exec \"$0\" --exact scenario_entry_point --nocapture 3</dev/null 4</dev/null"
         ))
         .arg(exe)
-        .env(SCENARIO, if fds == "x" { "listen-error" } else { "listen-fds" });
+        .env(
+            SCENARIO,
+            if fds.parse::<u32>().is_ok_and(|n| n <= 2) {
+                "listen-fds"
+            } else {
+                "listen-error"
+            },
+        );
     for var in PROTOCOL_VARS {
         cmd.env_remove(var);
     }
@@ -241,6 +248,19 @@ fn socket_activation_garbage_is_an_error() {
     stdout_has(
         &listen_child("x", None),
         "listen-error: invalid $LISTEN_FDS=\"x\"",
+    );
+}
+
+#[test]
+fn a_huge_listen_fds_is_refused_at_the_first_closed_descriptor() {
+    // 2^31 - 4 announced descriptors: an allocation per descriptor would abort the process.
+    stdout_has(
+        &listen_child("2147483644", None),
+        "listen-error: invalid $LISTEN_FDS=\"2147483644\": announces a descriptor that is not open",
+    );
+    stdout_has(
+        &listen_child("3", None),
+        "listen-error: invalid $LISTEN_FDS=\"3\": announces a descriptor that is not open",
     );
 }
 

@@ -73,6 +73,37 @@ fn fault_scenario_entry_point() {
             assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
             println!("child-pid: {pid}");
         }
+        // Another thread is reconnecting without pause (the manager's socket is stale) while
+        // this one forks: a child must never inherit a held lock, so its own send returns.
+        "fork-while-reconnecting" => {
+            std::thread::spawn(|| loop {
+                let _ = sdnotify_runtime::status("busy");
+            });
+            for _ in 0..300 {
+                // SAFETY: the child makes one send and leaves with _exit; glibc makes malloc
+                // fork-safe, and the sender takes no lock of its own.
+                let pid = unsafe { libc::fork() };
+                assert!(pid >= 0, "fork failed");
+                if pid == 0 {
+                    let refused = sdnotify_runtime::status("child").is_err();
+                    // SAFETY: ends the forked child without running the parent's destructors.
+                    unsafe { libc::_exit(if refused { 0 } else { 1 }) };
+                }
+                let mut status = 0;
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                // SAFETY: polls the child forked above.
+                while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+                    if std::time::Instant::now() > deadline {
+                        // SAFETY: our own child, not yet reaped.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                        panic!("a child forked during a reconnect never finished its send");
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+            }
+            println!("forks: 300");
+        }
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -178,6 +209,42 @@ fn a_full_receive_queue_blocks_the_sender_until_the_manager_reads() {
     }
     sender.join().unwrap();
     assert_eq!(sent.load(Ordering::SeqCst), total);
+}
+
+#[test]
+fn a_fork_while_another_thread_reconnects_leaves_the_child_a_working_sender() {
+    let path = stale_socket("fork-reconnect");
+    let out = scenario("fork-while-reconnecting", path.as_os_str())
+        .wait_with_output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("forks: 300"), "{stdout}");
+}
+
+#[test]
+fn a_bounded_send_to_a_full_queue_times_out_and_sends_nothing() {
+    let listener = path_listener();
+    let notifier = Notifier::connect(listener.address()).unwrap();
+    // The kernel queues one datagram more than net.unix.max_dgram_qlen.
+    let qlen = max_dgram_qlen() + 1;
+    for i in 0..qlen {
+        notifier.notify(&[State::Custom("X_SEQ", &i.to_string())]).unwrap();
+    }
+    let late = sdnotify_runtime::Message::from_raw("X_LATE=1").unwrap();
+    let started = std::time::Instant::now();
+    match notifier.send_within(&late, &[], None, Duration::from_millis(200)) {
+        Err(Error::SendTimeout(t)) => assert_eq!(t, Duration::from_millis(200)),
+        other => panic!("expected a send timeout, got {other:?}"),
+    }
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    for i in 0..qlen {
+        assert_eq!(recv(&listener).bytes(), format!("X_SEQ={i}").as_bytes());
+    }
+    common::assert_nothing_received(&listener);
+    // With room again, the bounded send goes through at once.
+    notifier.send_within(&late, &[], None, Duration::from_millis(200)).unwrap();
+    assert_eq!(recv(&listener).bytes(), b"X_LATE=1");
 }
 
 #[test]
