@@ -332,7 +332,6 @@ impl Notifier {
             }
         }
     }
-
 }
 
 impl Drop for Notifier {
@@ -399,7 +398,13 @@ fn send_on(
         return send_once(socket, bytes, fds, creds, SendFlags::NOSIGNAL);
     };
     loop {
-        match send_once(socket, bytes, fds, creds, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
+        match send_once(
+            socket,
+            bytes,
+            fds,
+            creds,
+            SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
+        ) {
             Err(Errno::AGAIN) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() || !wait_writable(socket, left)? {

@@ -78,7 +78,19 @@ mod tests {
 
     #[test]
     fn only_positive_pid_t_values() {
-        for bad in ["", "0", "-1", "+1", " 1", "1 ", "2147483648", "4294967295", "4294967296", "99999999999", "0x10"] {
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+1",
+            " 1",
+            "1 ",
+            "2147483648",
+            "4294967295",
+            "4294967296",
+            "99999999999",
+            "0x10",
+        ] {
             assert_eq!(Pid::parse(bad), None, "{bad:?}");
         }
         assert_eq!(Pid::parse("2147483647").map(Pid::as_raw), Some(i32::MAX));

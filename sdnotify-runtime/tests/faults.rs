@@ -229,7 +229,9 @@ fn a_bounded_send_to_a_full_queue_times_out_and_sends_nothing() {
     // The kernel queues one datagram more than net.unix.max_dgram_qlen.
     let qlen = max_dgram_qlen() + 1;
     for i in 0..qlen {
-        notifier.notify(&[State::Custom("X_SEQ", &i.to_string())]).unwrap();
+        notifier
+            .notify(&[State::Custom("X_SEQ", &i.to_string())])
+            .unwrap();
     }
     let late = sdnotify_runtime::Message::from_raw("X_LATE=1").unwrap();
     let started = std::time::Instant::now();
@@ -243,7 +245,9 @@ fn a_bounded_send_to_a_full_queue_times_out_and_sends_nothing() {
     }
     common::assert_nothing_received(&listener);
     // With room again, the bounded send goes through at once.
-    notifier.send_within(&late, &[], None, Duration::from_millis(200)).unwrap();
+    notifier
+        .send_within(&late, &[], None, Duration::from_millis(200))
+        .unwrap();
     assert_eq!(recv(&listener).bytes(), b"X_LATE=1");
 }
 

@@ -3,21 +3,20 @@
 //! What the supervisor (`sdnotify run`), the CLI's tests and your own tests use to see exactly
 //! what a service sends: the bytes, the sender's credentials and the descriptors.
 
+mod recvmsg;
+
 use std::ffi::{OsStr, OsString};
-use std::io::{self, IoSliceMut};
-use std::mem::MaybeUninit;
+use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rustix::net::{
-    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags, SocketFlags,
-};
+use rustix::net::{AddressFamily, SocketFlags};
 
 use crate::address::AddressKind;
-use crate::error::{MAX_FDS, MAX_MESSAGE_LEN};
+use crate::error::MAX_MESSAGE_LEN;
 use crate::{Error, Notification, NotifyAddress, ParseError};
 
 /// A bound notification socket that receives datagrams with their senders' credentials.
@@ -118,43 +117,20 @@ impl Listener {
     /// With a read timeout set, an expired wait is an error of kind `WouldBlock`.
     pub fn recv(&self) -> io::Result<Datagram> {
         let mut buf = vec![0u8; MAX_MESSAGE_LEN + 1];
-        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS), ScmCredentials(1))];
-        let mut control = RecvAncillaryBuffer::new(&mut space);
-        let msg = loop {
-            let mut iov = [IoSliceMut::new(&mut buf)];
-            match rustix::net::recvmsg(
-                &self.socket,
-                &mut iov,
-                &mut control,
-                RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC,
-            ) {
-                Err(rustix::io::Errno::INTR) => continue,
+        let received = loop {
+            match recvmsg::recv(self.socket.as_fd(), &mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other?,
             }
         };
-        let kept = msg.bytes.min(buf.len());
-        buf.truncate(kept);
-        let mut datagram = Datagram {
+        buf.truncate(received.len.min(buf.len()));
+        Ok(Datagram {
             bytes: buf,
-            len: msg.bytes,
-            creds: None,
-            fds: Vec::new(),
-            fds_truncated: msg.flags.contains(ReturnFlags::CTRUNC),
-        };
-        for message in control.drain() {
-            match message {
-                RecvAncillaryMessage::ScmRights(fds) => datagram.fds.extend(fds),
-                RecvAncillaryMessage::ScmCredentials(ucred) => {
-                    datagram.creds = Some(Credentials {
-                        pid: ucred.pid.as_raw_nonzero().get() as u32,
-                        uid: ucred.uid.as_raw(),
-                        gid: ucred.gid.as_raw(),
-                    })
-                }
-                _ => {}
-            }
-        }
-        Ok(datagram)
+            len: received.len,
+            creds: received.creds,
+            fds: received.fds,
+            fds_truncated: received.control_truncated,
+        })
     }
 }
 
@@ -197,7 +173,8 @@ fn unique_name(prefix: &str) -> String {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Credentials {
-    /// The sending process (or the pid it was allowed to speak for).
+    /// The sending process (or the pid it was allowed to speak for); 0 when the sender is not
+    /// visible in this process's pid namespace.
     pub pid: u32,
     /// Its user id.
     pub uid: u32,
@@ -250,9 +227,10 @@ impl Datagram {
         self.creds
     }
 
-    /// The sender's pid.
+    /// The sender's pid; `None` when the datagram came without credentials or the sender is
+    /// not visible in this process's pid namespace (the kernel's pid 0).
     pub fn pid(&self) -> Option<u32> {
-        self.creds.map(|c| c.pid)
+        self.creds.map(|c| c.pid).filter(|&pid| pid != 0)
     }
 
     /// The descriptors that came with it.
@@ -265,7 +243,9 @@ impl Datagram {
         std::mem::take(&mut self.fds)
     }
 
-    /// Whether the kernel dropped descriptors that did not fit.
+    /// Whether the kernel dropped ancillary data that did not fit (`MSG_CTRUNC`: descriptors
+    /// lost, e.g. because the receiver's descriptor table is full). systemd drops such a
+    /// datagram whole.
     pub fn fds_truncated(&self) -> bool {
         self.fds_truncated
     }
