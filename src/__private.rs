@@ -7,9 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::thread::ThreadId;
 
+use std::time::Duration;
+
 use sdnotify_runtime::{Notifier, State};
 
 use crate::watchdog_thread::{WatchdogThread, MIN_PERIOD};
+
+/// The longest the framework waits for room in the manager's queue before it gives a message
+/// up: what it sends on its own (READY, pings, `status!`, STOPPING) must never wedge the
+/// program, also when the manager is wedged.
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_millis(500);
 
 pub use crate::__init_section;
 
@@ -43,16 +50,29 @@ static READY_SENT: AtomicBool = AtomicBool::new(false);
 static STOPPING_SENT: AtomicBool = AtomicBool::new(false);
 static ERROR_REPORTED: AtomicBool = AtomicBool::new(false);
 static WATCHDOG: Mutex<Option<WatchdogThread>> = Mutex::new(None);
-static PANIC: Mutex<Option<(ThreadId, Option<String>)>> = Mutex::new(None);
+/// The main thread, and the messages of its last two panics (the earlier one first).
+static PANIC: Mutex<Option<(ThreadId, Panics)>> = Mutex::new(None);
 
-/// Sends without ever failing the program: the first error is reported on stderr (every one
-/// with `SDNOTIFY_DEBUG=1`, by the runtime's trace).
+#[derive(Default)]
+struct Panics {
+    earlier: Option<String>,
+    last: Option<String>,
+}
+
+/// Sends without ever failing or blocking the program: the wait for a full queue is bounded
+/// by [`SEND_TIMEOUT`], and the first error is reported on stderr (every one with
+/// `SDNOTIFY_DEBUG=1`, by the runtime's trace).
 pub(crate) fn send(states: &[State<'_>]) {
-    if let Err(err) = sdnotify_runtime::notify(states) {
+    if let Err(err) = sdnotify_runtime::notify_within(states, SEND_TIMEOUT) {
         if !ERROR_REPORTED.swap(true, Ordering::Relaxed) {
-            eprintln!("sdnotify: {err}");
+            report(format_args!("{err}"));
         }
     }
+}
+
+/// Diagnostics on stderr that cannot panic (a closed or broken stderr makes `eprintln!` panic).
+pub(crate) fn report(message: fmt::Arguments<'_>) {
+    sdnotify_runtime::__report(message);
 }
 
 fn ping() {
@@ -119,7 +139,7 @@ impl Drop for Guard {
             let message = PANIC
                 .lock()
                 .ok()
-                .and_then(|p| p.as_ref().and_then(|(_, m)| m.clone()))
+                .and_then(|p| p.as_ref().and_then(|(_, m)| m.last.clone()))
                 .unwrap_or_else(|| "panicked".to_owned());
             stop(Some(&message));
         }
@@ -131,18 +151,25 @@ fn start_watchdog(gated: bool) {
         Ok(Some(interval)) => interval,
         Ok(None) => return,
         Err(err) => {
-            eprintln!("sdnotify: watchdog not started: {err}");
+            report(format_args!("watchdog not started: {err}"));
             return;
         }
     };
-    let mut period = interval / 2;
+    let period = interval / 2;
     if period < MIN_PERIOD {
-        eprintln!("sdnotify: watchdog interval {interval:?} is very short; pinging every {MIN_PERIOD:?}");
-        period = MIN_PERIOD;
+        // Pinging faster would flood the manager; pinging at the floor would miss every
+        // deadline. Say so once and leave the verdict to the manager's watchdog.
+        report(format_args!(
+            "watchdog not started: WATCHDOG_USEC={} is below {:?}, the shortest interval pinged \
+             (at most one ping per {MIN_PERIOD:?})",
+            interval.as_micros(),
+            MIN_PERIOD * 2
+        ));
+        return;
     }
     match WatchdogThread::spawn(period, gated, ping) {
         Ok(thread) => *WATCHDOG.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread),
-        Err(err) => eprintln!("sdnotify: cannot start the watchdog thread: {err}"),
+        Err(err) => report(format_args!("cannot start the watchdog thread: {err}")),
     }
 }
 
@@ -162,7 +189,7 @@ pub(crate) fn stop(failure: Option<&str>) {
 
 fn install_panic_hook(panic_aborts: bool) {
     let main_thread = std::thread::current().id();
-    *PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some((main_thread, None));
+    *PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some((main_thread, Panics::default()));
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let payload = info.payload();
@@ -175,7 +202,7 @@ fn install_panic_hook(panic_aborts: bool) {
             Some(at) => format!("panicked at {}:{}:{}: {text}", at.file(), at.line(), at.column()),
             None => format!("panicked: {text}"),
         };
-        if panic_aborts {
+        if panic_aborts || is_abort_in_unwind(text) {
             // The process aborts right after this hook: no destructor will run.
             if let Ok(watchdog) = WATCHDOG.try_lock() {
                 if let Some(thread) = watchdog.as_ref() {
@@ -183,17 +210,40 @@ fn install_panic_hook(panic_aborts: bool) {
                 }
             }
             if !STOPPING_SENT.swap(true, Ordering::AcqRel) {
-                send(&[State::Stopping, State::Status(&one_line(&message))]);
+                // After a panic in a destructor during unwinding, the two panics recorded below
+                // say what went wrong; std's own "cannot unwind" panic adds nothing.
+                let recorded = PANIC.try_lock().ok().and_then(|slot| {
+                    let (_, p) = slot.as_ref()?;
+                    Some((p.earlier.clone(), p.last.clone()))
+                });
+                let status = match recorded {
+                    Some((Some(first), Some(second))) if !panic_aborts => {
+                        format!("{first}; then, while unwinding, {second}")
+                    }
+                    _ => message.clone(),
+                };
+                send(&[State::Stopping, State::Status(&one_line(&status))]);
             }
         } else if let Ok(mut slot) = PANIC.try_lock() {
             if let Some((thread, recorded)) = slot.as_mut() {
                 if *thread == std::thread::current().id() {
-                    *recorded = Some(message);
+                    recorded.earlier = recorded.last.replace(message);
                 }
             }
         }
         previous(info);
     }));
+}
+
+/// Whether a panic is std's own "cannot unwind" panic, after which the process aborts without
+/// running any destructor: a panic in a destructor during unwinding, or one that reached a
+/// function that cannot unwind. std raises it with this payload text (Rust 1.71 and later) and
+/// the hook is the last code that runs.
+fn is_abort_in_unwind(payload: &str) -> bool {
+    matches!(
+        payload,
+        "panic in a destructor during cleanup" | "panic in a function that cannot unwind"
+    )
 }
 
 /// READY=1, at most once per process.

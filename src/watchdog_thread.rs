@@ -8,9 +8,10 @@ use std::time::Duration;
 /// Whether `heartbeat()` was called since the last ping.
 static BEAT: AtomicBool = AtomicBool::new(false);
 
-/// The shortest pause between pings, so a tiny `WATCHDOG_USEC` cannot make the thread flood
-/// the manager (systemd issues 13090, 37288).
-pub(crate) const MIN_PERIOD: Duration = Duration::from_millis(1);
+/// The shortest pause between pings: at most 10 pings a second, the rate limit per unit under
+/// discussion upstream (systemd issues 13090, 37288). A `WATCHDOG_USEC` below twice this starts
+/// no thread.
+pub(crate) const MIN_PERIOD: Duration = Duration::from_millis(100);
 
 /// Marks the main loop alive for `watchdog = "heartbeat"`.
 pub(crate) fn beat() {
@@ -38,13 +39,15 @@ impl WatchdogThread {
                     let (guard, _) = condvar
                         .wait_timeout_while(stopped, period, |stopped| !*stopped)
                         .unwrap_or_else(|e| e.into_inner());
-                    stopped = guard;
-                    if *stopped {
+                    if *guard {
                         return;
                     }
+                    // The lock is released during the send, so `stop` never waits on it.
+                    drop(guard);
                     if !gated || BEAT.swap(false, Ordering::Relaxed) {
                         ping();
                     }
+                    stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
                 }
             })?;
         Ok(WatchdogThread { stop, handle })

@@ -1,6 +1,7 @@
 //! `#[sdnotify::main]` observed from the manager's side: each example runs as a child process
 //! against a receiver socket, and the exact sequence of notifications and its timing are checked.
 
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -77,14 +78,25 @@ impl Drop for Reap {
 }
 
 fn run(name: &str, env: &[(&str, &str)], notify_socket: bool) -> Run {
-    let listener = Listener::bind_unique().unwrap();
+    run_with(name, env, notify_socket, Listener::bind_unique().unwrap(), None)
+}
+
+/// `run`, with a given listener (perhaps already holding datagrams) and stderr (perhaps broken).
+fn run_with(
+    name: &str,
+    env: &[(&str, &str)],
+    notify_socket: bool,
+    listener: Listener,
+    stderr: Option<Stdio>,
+) -> Run {
+    let piped = stderr.is_none();
     listener
         .set_read_timeout(Some(Duration::from_millis(20)))
         .unwrap();
     let mut cmd = Command::new(example(name));
     sdnotify::env::scrub(&mut cmd);
     cmd.env_remove("SDNOTIFY_DEBUG")
-        .stderr(Stdio::piped())
+        .stderr(stderr.unwrap_or_else(Stdio::piped))
         .stdout(Stdio::null());
     if notify_socket {
         cmd.env("NOTIFY_SOCKET", listener.address());
@@ -121,12 +133,115 @@ fn run(name: &str, env: &[(&str, &str)], notify_socket: bool) -> Run {
         assert!(Instant::now() < deadline, "{name} did not exit within 30 s");
     }
     let mut stderr = String::new();
-    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    if piped {
+        std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    }
     Run {
         events,
         status: exited.unwrap(),
         stderr,
     }
+}
+
+#[test]
+fn a_broken_stderr_never_changes_the_exit_code() {
+    // A WATCHDOG_USEC below the floor makes the framework write to stderr before any user code
+    // runs; stderr is a socket whose reader is gone (EPIPE), where `eprintln!` would panic.
+    let (reader, writer) = std::os::unix::net::UnixStream::pair().unwrap();
+    drop(reader);
+    let r = run_with(
+        "watchdog_auto",
+        &[("WATCHDOG_USEC", "150000"), ("EXAMPLE_RUN_MS", "100")],
+        true,
+        Listener::bind_unique().unwrap(),
+        Some(Stdio::from(std::os::fd::OwnedFd::from(writer))),
+    );
+    assert!(r.status.success(), "{:?}", r.status);
+    assert_eq!(r.count("WATCHDOG=1"), 0, "no watchdog thread below the floor");
+    assert_eq!(r.last_line(), "STOPPING=1");
+}
+
+#[test]
+fn a_watchdog_usec_below_the_floor_starts_no_thread_and_says_why() {
+    let r = run(
+        "watchdog_auto",
+        &[("WATCHDOG_USEC", "150000"), ("EXAMPLE_RUN_MS", "400")],
+        true,
+    );
+    assert!(r.status.success(), "{}", r.stderr);
+    assert_eq!(r.count("WATCHDOG=1"), 0, "{:?}", r.lines());
+    assert!(
+        r.stderr
+            .contains("watchdog not started: WATCHDOG_USEC=150000 is below 200ms"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_full_manager_queue_never_wedges_the_program() {
+    // The manager stopped reading: its queue is full before the service starts and nobody
+    // reads. Every send the framework makes gives up after its bound; the program runs and
+    // exits as it would without systemd.
+    let listener = Listener::bind_unique().unwrap();
+    let filler = sdnotify::Notifier::connect(listener.address()).unwrap();
+    let fill = sdnotify::Message::from_raw("X_FILL=1").unwrap();
+    while filler
+        .send_within(&fill, &[], None, Duration::from_millis(10))
+        .is_ok()
+    {}
+    let mut cmd = Command::new(example("watchdog_auto"));
+    sdnotify::env::scrub(&mut cmd);
+    cmd.env_remove("SDNOTIFY_DEBUG")
+        .env("NOTIFY_SOCKET", listener.address())
+        .env("WATCHDOG_USEC", "400000")
+        .env("EXAMPLE_RUN_MS", "500")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = Reap(cmd.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "wedged by the full queue");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("queue stayed full").count(),
+        1,
+        "reported once: {stderr}"
+    );
+    drop(listener);
+}
+
+#[test]
+fn a_panic_in_a_destructor_during_unwinding_still_sends_stopping() {
+    let r = run("panic_in_drop", &[], true);
+    assert_eq!(
+        r.status.signal(),
+        Some(6),
+        "aborted: {:?}\n{}",
+        r.status,
+        r.stderr
+    );
+    assert!(r.count("STOPPING=1") == 1, "{:?}", r.lines());
+    let status = r
+        .events
+        .iter()
+        .find(|e| e.line.starts_with("STATUS="))
+        .unwrap_or_else(|| panic!("no STATUS in {:?}", r.lines()));
+    assert!(
+        status
+            .line
+            .contains(": request handler failed; then, while unwinding, panicked at ")
+            && status.line.ends_with(": journal flush failed"),
+        "{}",
+        status.line
+    );
 }
 
 #[test]
@@ -447,7 +562,7 @@ fn panic_abort_sends_stopping_from_the_hook() {
 
 #[test]
 fn exit_sends_stopping_after_the_last_ping_and_keeps_the_code() {
-    let r = run("exit", &[("WATCHDOG_USEC", "100000")], true);
+    let r = run("exit", &[("WATCHDOG_USEC", "200000")], true);
     assert_eq!(r.status.code(), Some(4));
     assert_eq!(r.without_pings(), ["READY=1", "STOPPING=1"]);
     assert!(r.count("WATCHDOG=1") >= 1, "pinged while alive: {:?}", r.lines());
