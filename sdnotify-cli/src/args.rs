@@ -11,7 +11,8 @@ pub(crate) struct Args {
     pub(crate) ready: bool,
     pub(crate) reloading: bool,
     pub(crate) stopping: bool,
-    pub(crate) status: Option<String>,
+    /// Bytes, as systemd-notify sends them (the manager itself requires UTF-8 for STATUS).
+    pub(crate) status: Option<OsString>,
     pub(crate) pid: Option<String>,
     pub(crate) uid: Option<String>,
     pub(crate) booted: bool,
@@ -21,8 +22,8 @@ pub(crate) struct Args {
     pub(crate) fdname: Option<String>,
     pub(crate) fork: bool,
     pub(crate) quiet: bool,
-    /// `VARIABLE=VALUE` operands (with `--fork`, the command).
-    pub(crate) operands: Vec<String>,
+    /// `VARIABLE=VALUE` operands (with `--fork`, the command), any bytes but NUL.
+    pub(crate) operands: Vec<OsString>,
 }
 
 pub(crate) fn command() -> Command {
@@ -77,7 +78,8 @@ pub(crate) fn command() -> Command {
                 .long("status")
                 .value_name("TEXT")
                 .help("Set status text")
-                .allow_hyphen_values(true),
+                .allow_hyphen_values(true)
+                .value_parser(clap::value_parser!(OsString)),
         )
         .arg(flag("booted", "Check if the system was booted up with systemd"))
         .arg(flag("no-block", "Do not wait until the operation finished"))
@@ -121,7 +123,8 @@ pub(crate) fn command() -> Command {
                 .value_name("VARIABLE=VALUE")
                 .help("Lines to send; each replaces the line of the same name (with --fork: the command)")
                 .num_args(0..)
-                .action(ArgAction::Append),
+                .action(ArgAction::Append)
+                .value_parser(clap::value_parser!(OsString)),
         )
 }
 
@@ -136,7 +139,7 @@ fn from_matches(m: &ArgMatches) -> Args {
         ready: m.get_flag("ready"),
         reloading: m.get_flag("reloading"),
         stopping: m.get_flag("stopping"),
-        status: string("status"),
+        status: m.get_one::<OsString>("status").cloned(),
         pid: string("pid"),
         uid: string("uid"),
         booted: m.get_flag("booted"),
@@ -150,7 +153,7 @@ fn from_matches(m: &ArgMatches) -> Args {
         fork: m.get_flag("fork"),
         quiet: m.get_flag("quiet"),
         operands: m
-            .get_many::<String>("operands")
+            .get_many::<OsString>("operands")
             .map(|v| v.cloned().collect())
             .unwrap_or_default(),
     }

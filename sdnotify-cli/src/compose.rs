@@ -1,36 +1,40 @@
 //! The message, line by line, exactly as systemd-notify assembles it.
 
+use std::os::unix::ffi::OsStrExt;
+
 use crate::args::Args;
 
 /// systemd-notify's fixed order (`RELOADING=1`, `MONOTONIC_USEC=`, `READY=1`, `STOPPING=1`,
 /// `STATUS=`, `MAINPID=`, `FDSTORE=1`, `FDNAME=`), then each operand replacing the line of the
-/// same name in place, or appended.
-pub(crate) fn lines(args: &Args, main_pid: Option<u32>, monotonic_usec: u64) -> Vec<String> {
-    let mut lines = Vec::new();
+/// same name in place, or appended. Lines are bytes: an argument need not be UTF-8.
+pub(crate) fn lines(args: &Args, main_pid: Option<u32>, monotonic_usec: u64) -> Vec<Vec<u8>> {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut text = |line: String| lines.push(line.into_bytes());
     if args.reloading {
-        lines.push("RELOADING=1".to_owned());
-        lines.push(format!("MONOTONIC_USEC={monotonic_usec}"));
+        text("RELOADING=1".to_owned());
+        text(format!("MONOTONIC_USEC={monotonic_usec}"));
     }
     if args.ready {
-        lines.push("READY=1".to_owned());
+        text("READY=1".to_owned());
     }
     if args.stopping {
-        lines.push("STOPPING=1".to_owned());
+        text("STOPPING=1".to_owned());
     }
     if let Some(status) = &args.status {
-        lines.push(format!("STATUS={status}"));
+        lines.push([b"STATUS=".as_slice(), status.as_bytes()].concat());
     }
+    let mut text = |line: String| lines.push(line.into_bytes());
     if let Some(pid) = main_pid {
-        lines.push(format!("MAINPID={pid}"));
+        text(format!("MAINPID={pid}"));
     }
     if !args.fds.is_empty() {
-        lines.push("FDSTORE=1".to_owned());
+        text("FDSTORE=1".to_owned());
     }
     if let Some(name) = &args.fdname {
-        lines.push(format!("FDNAME={name}"));
+        text(format!("FDNAME={name}"));
     }
     for operand in &args.operands {
-        merge(&mut lines, operand);
+        merge(&mut lines, operand.as_bytes());
     }
     lines
 }
@@ -38,11 +42,15 @@ pub(crate) fn lines(args: &Args, main_pid: Option<u32>, monotonic_usec: u64) -> 
 /// How systemd-notify 252 merges an operand, as measured against it: an operand with `=`
 /// replaces the first line starting with `NAME=`; one without `=` replaces the first line it
 /// is a prefix of (so `""` replaces the first line). Anything else is appended.
-fn merge(lines: &mut Vec<String>, operand: &str) {
-    let slot = match operand.split_once('=') {
-        Some((name, _)) => lines
-            .iter_mut()
-            .find(|line| line.strip_prefix(name).is_some_and(|rest| rest.starts_with('='))),
+fn merge(lines: &mut Vec<Vec<u8>>, operand: &[u8]) {
+    let slot = match operand.iter().position(|&b| b == b'=') {
+        Some(at) => {
+            let name = &operand[..at];
+            lines.iter_mut().find(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.first() == Some(&b'='))
+            })
+        }
         None => lines.iter_mut().find(|line| line.starts_with(operand)),
     };
     match slot {
@@ -54,6 +62,10 @@ fn merge(lines: &mut Vec<String>, operand: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(lines: Vec<Vec<u8>>) -> Vec<String> {
+        lines.into_iter().map(|l| String::from_utf8(l).unwrap()).collect()
+    }
 
     fn args(f: impl FnOnce(&mut Args)) -> Args {
         let mut a = Args::default();
@@ -72,7 +84,7 @@ mod tests {
             a.fdname = Some("n".into());
         });
         assert_eq!(
-            lines(&a, Some(5), 77),
+            text(lines(&a, Some(5), 77)),
             [
                 "RELOADING=1",
                 "MONOTONIC_USEC=77",
@@ -91,19 +103,19 @@ mod tests {
         let a = args(|a| {
             a.ready = true;
             a.status = Some("hello world".into());
-            a.operands = ["READY=0", "STATUS=override", "X_A=1"].map(String::from).to_vec();
+            a.operands = ["READY=0", "STATUS=override", "X_A=1"].map(Into::into).to_vec();
         });
-        assert_eq!(lines(&a, None, 0), ["READY=0", "STATUS=override", "X_A=1"]);
+        assert_eq!(text(lines(&a, None, 0)), ["READY=0", "STATUS=override", "X_A=1"]);
         let b = args(|a| {
             a.ready = true;
-            a.operands = ["X=1", "X=2", "Y", "Z="].map(String::from).to_vec();
+            a.operands = ["X=1", "X=2", "Y", "Z="].map(Into::into).to_vec();
         });
-        assert_eq!(lines(&b, None, 0), ["READY=1", "X=2", "Y", "Z="]);
+        assert_eq!(text(lines(&b, None, 0)), ["READY=1", "X=2", "Y", "Z="]);
         let c = args(|a| {
             a.ready = true;
             a.operands = vec!["READY".into()];
         });
-        assert_eq!(lines(&c, None, 0), ["READY"]);
+        assert_eq!(text(lines(&c, None, 0)), ["READY"]);
     }
 
     /// Measured with systemd-notify 252 (`--no-block` and the flags, then the operands).
@@ -112,10 +124,10 @@ mod tests {
         let case = |ready: bool, status: Option<&str>, operands: &[&str]| {
             let a = args(|a| {
                 a.ready = ready;
-                a.status = status.map(String::from);
-                a.operands = operands.iter().map(|s| s.to_string()).collect();
+                a.status = status.map(Into::into);
+                a.operands = operands.iter().map(Into::into).collect();
             });
-            lines(&a, None, 0).join("\n")
+            text(lines(&a, None, 0)).join("\n")
         };
         assert_eq!(case(true, Some("x"), &[""]), "\nSTATUS=x");
         assert_eq!(case(true, Some("x"), &["STATUS"]), "READY=1\nSTATUS");
@@ -125,5 +137,18 @@ mod tests {
         assert_eq!(case(true, Some("x"), &["STAT"]), "READY=1\nSTAT");
         assert_eq!(case(true, None, &["X", "X=2"]), "READY=1\nX\nX=2");
         assert_eq!(case(true, None, &["=5"]), "READY=1\n=5");
+    }
+
+    #[test]
+    fn arguments_that_are_not_utf8_are_sent_as_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let a = args(|a| {
+            a.ready = true;
+            a.operands = vec![std::ffi::OsString::from_vec(b"X_PATH=/srv/\xff".to_vec())];
+        });
+        assert_eq!(
+            lines(&a, None, 0),
+            [b"READY=1".to_vec(), b"X_PATH=/srv/\xff".to_vec()]
+        );
     }
 }

@@ -12,8 +12,12 @@ use sdnotify_runtime::{Message, Notifier};
 use crate::args::{self, Args};
 use crate::{compose, fork, user};
 
-/// How long the default barrier waits for the manager, as systemd-notify does.
+/// How long the default barrier waits for the manager, as systemd-notify does; the send itself
+/// waits as long at most for room in a full manager queue.
 const BARRIER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// With `--no-block`, the longest the send waits for room in a full manager queue.
+const NO_BLOCK_SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub(crate) fn main(argv: Vec<OsString>) -> Result<ExitCode, String> {
     if argv.len() <= 1 {
@@ -73,8 +77,13 @@ pub(crate) fn main(argv: Vec<OsString>) -> Result<ExitCode, String> {
     }
     let notifier =
         Notifier::connect(&address).map_err(|e| format!("failed to notify the service manager: {e}"))?;
+    let send_timeout = if args.no_block {
+        NO_BLOCK_SEND_TIMEOUT
+    } else {
+        BARRIER_TIMEOUT
+    };
     notifier
-        .send(&message, &fds, Some(source_pid))
+        .send_within(&message, &fds, Some(source_pid), send_timeout)
         .map_err(|e| format!("failed to notify the service manager: {e}"))?;
     if !args.no_block {
         notifier

@@ -175,6 +175,16 @@ fn rows() -> Vec<(String, &'static str, String)> {
             "API",
             api(notifier.notify_as(0, &[State::Ready], &[])),
         ),
+        (
+            "`notify_as(4294967295, …)` (-1 as a `pid_t`)".into(),
+            "API",
+            api(notifier.notify_as(u32::MAX, &[State::Ready], &[])),
+        ),
+        (
+            "`Message::from_lines(&[b\"STATUS=\\xff\"])`".into(),
+            "API",
+            api(Message::from_lines(&[b"STATUS=\xff"])),
+        ),
     ];
     drop(borrowed);
     drop(fds);
@@ -216,6 +226,11 @@ fn rows() -> Vec<(String, &'static str, String)> {
         "env",
         listen_case("1", Some("a:b")),
     ));
+    rows.push((
+        "`LISTEN_FDS=2147483644` (fd 4 on is not open)".into(),
+        "env",
+        listen_case("2147483644", None),
+    ));
     let cli_rows: Vec<(&str, Vec<&str>, Option<&str>)> = vec![
         (
             "`sdnotify --status=$'a\\nb'`",
@@ -238,6 +253,21 @@ fn rows() -> Vec<(String, &'static str, String)> {
         (
             "`sdnotify --fdname=x --ready`",
             vec!["--fdname=x", "--ready"],
+            Some(unreachable),
+        ),
+        (
+            "`sdnotify --uid=4294967295 --ready`",
+            vec!["--uid=4294967295", "--ready"],
+            Some(unreachable),
+        ),
+        (
+            "`sdnotify --uid=65535 --ready`",
+            vec!["--uid=65535", "--ready"],
+            Some(unreachable),
+        ),
+        (
+            "`sdnotify --uid=no-such-user --ready`",
+            vec!["--uid=no-such-user", "--ready"],
             Some(unreachable),
         ),
         (

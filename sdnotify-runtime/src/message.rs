@@ -73,6 +73,8 @@ impl Message {
 
     /// Encodes free-form lines, as systemd-notify's arguments are (`READY=0`, `Y`, `Z=`): each
     /// line's `\` is escaped and a line with LF, CR or NUL is refused, but keys are not checked.
+    /// Lines are bytes and need not be UTF-8, except a `STATUS=` line, which the manager would
+    /// ignore.
     ///
     /// ```
     /// use sdnotify_runtime::Message;
@@ -80,17 +82,28 @@ impl Message {
     /// let msg = Message::from_lines(&["READY=1", r"STATUS=C:\tmp", "Y"])?;
     /// assert_eq!(msg.as_bytes(), b"READY=1\nSTATUS=C:\\\\tmp\nY");
     /// assert!(Message::from_lines(&["STATUS=a\nb"]).is_err());
+    /// assert!(Message::from_lines(&[b"X_PATH=/srv/\xff"]).is_ok());
+    /// assert!(Message::from_lines(&[b"STATUS=\xff"]).is_err());
     /// # Ok::<(), sdnotify_runtime::Error>(())
     /// ```
-    pub fn from_lines<S: AsRef<str>>(lines: &[S]) -> Result<Message, Error> {
+    pub fn from_lines<S: AsRef<[u8]>>(lines: &[S]) -> Result<Message, Error> {
         let mut out = Vec::with_capacity(64);
         for (i, line) in lines.iter().enumerate() {
             let line = line.as_ref();
             if i > 0 {
                 out.push(b'\n');
             }
-            let key = line.split('=').next().unwrap_or(line);
-            escape_value(key, line, &mut out)?;
+            let key = line.split(|&b| b == b'=').next().unwrap_or(line);
+            let key = String::from_utf8_lossy(key);
+            if let Some(status) = line.strip_prefix(b"STATUS=") {
+                if std::str::from_utf8(status).is_err() {
+                    return Err(Error::InvalidValue {
+                        key: key.into_owned(),
+                        reason: "is not UTF-8 (the manager ignores such a status)",
+                    });
+                }
+            }
+            escape_value(&key, line, &mut out)?;
         }
         if out.len() > MAX_MESSAGE_LEN {
             return Err(Error::MessageTooLarge { len: out.len() });
@@ -291,8 +304,8 @@ pub(crate) fn validate_fdname(name: &str) -> Result<(), Error> {
 }
 
 /// Appends a value with `\` escaped, refusing LF, CR and NUL.
-fn escape_value(key: &str, value: &str, out: &mut Vec<u8>) -> Result<(), Error> {
-    for &b in value.as_bytes() {
+fn escape_value(key: &str, value: impl AsRef<[u8]>, out: &mut Vec<u8>) -> Result<(), Error> {
+    for &b in value.as_ref() {
         let reason = match b {
             b'\\' => {
                 out.extend_from_slice(b"\\\\");
