@@ -75,7 +75,14 @@ fn cli(args: &[&str], notify_socket: Option<&str>) -> String {
     }
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let first = stderr.lines().next().unwrap_or("").trim();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // `sdnotify run` reports a failed start as an event on stdout (without its timestamp).
+    let event = stdout
+        .lines()
+        .find(|l| l.contains("failed"))
+        .and_then(|l| l.split_once("] "))
+        .map(|(_, text)| text);
+    let first = stderr.lines().next().or(event).unwrap_or("").trim();
     format!(
         "exit {}: {first}",
         out.status.code().map_or("signal".to_owned(), |c| c.to_string())
@@ -283,6 +290,32 @@ fn rows() -> Vec<(String, &'static str, String)> {
         (
             "`sdnotify run --watchdog=soon -- true`",
             vec!["run", "--watchdog=soon", "--", "true"],
+            None,
+        ),
+        (
+            "`sdnotify run --timeout-start=9999999999999999999 -- true`",
+            vec!["run", "--timeout-start=9999999999999999999", "--", "true"],
+            None,
+        ),
+        (
+            "`sdnotify run --type=notify-reload --reload-after=infinity -- true`",
+            vec![
+                "run",
+                "--type=notify-reload",
+                "--reload-after=infinity",
+                "--",
+                "true",
+            ],
+            None,
+        ),
+        (
+            "`sdnotify run --kill-mode=everything -- true`",
+            vec!["run", "--kill-mode=everything", "--", "true"],
+            None,
+        ),
+        (
+            "`sdnotify run -- true` (exits before READY=1)",
+            vec!["run", "--", "true"],
             None,
         ),
         (

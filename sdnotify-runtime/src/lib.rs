@@ -43,7 +43,7 @@ pub use address::NotifyAddress;
 pub use booted::booted;
 pub use error::{Error, MAX_FDS, MAX_MESSAGE_LEN};
 pub use listen::{listen_fds, ListenFd, LISTEN_FDS_START};
-pub use message::{Message, MAX_FDNAME_LEN};
+pub use message::{fdname_is_valid, Message, MAX_FDNAME_LEN};
 pub use notifier::Notifier;
 pub use parse::{Notification, ParseError};
 pub use pid::Pid;

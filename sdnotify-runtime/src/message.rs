@@ -285,6 +285,18 @@ pub(crate) fn validate_key(key: &str) -> Result<(), Error> {
     })
 }
 
+/// Whether systemd accepts `name` as an `FDNAME=` (`fdname_is_valid`): up to 255 bytes of
+/// printable ASCII, space included, without `:`.
+///
+/// ```
+/// assert!(sdnotify_runtime::fdname_is_valid("http"));
+/// assert!(!sdnotify_runtime::fdname_is_valid("a:b"));
+/// assert!(!sdnotify_runtime::fdname_is_valid(&"x".repeat(256)));
+/// ```
+pub fn fdname_is_valid(name: &str) -> bool {
+    validate_fdname(name).is_ok()
+}
+
 /// Checks an `FDNAME` as systemd's `fdname_is_valid` does: up to 255 bytes of printable ASCII
 /// (space included), without `:`.
 pub(crate) fn validate_fdname(name: &str) -> Result<(), Error> {

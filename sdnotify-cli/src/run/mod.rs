@@ -2,7 +2,11 @@
 
 mod classify;
 mod duration;
+mod escape;
 mod event;
+mod process;
+mod report;
+mod state;
 mod supervisor;
 
 use std::ffi::OsString;
@@ -15,8 +19,10 @@ use clap::{Arg, ArgAction, Command};
 pub(crate) mod exit {
     /// The command line of `run` was wrong.
     pub(crate) const USAGE: u8 = 2;
-    /// The notify-reload handshake was broken (EX_PROTOCOL).
+    /// A reload was not finished with the notify-reload handshake (EX_PROTOCOL).
     pub(crate) const PROTOCOL_ERROR: u8 = 76;
+    /// The main process exited before READY=1: a failed start (systemd's Result=protocol).
+    pub(crate) const START_FAILED: u8 = 121;
     /// No READY=1 within --timeout-start (as timeout(1)).
     pub(crate) const START_TIMEOUT: u8 = 124;
     /// The watchdog expired and the service was killed.
@@ -31,15 +37,30 @@ pub(crate) enum ServiceType {
     NotifyReload,
 }
 
+/// systemd's KillMode=: who gets the stop signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KillMode {
+    /// Every process of the service gets SIGTERM, then SIGKILL.
+    ControlGroup,
+    /// The main process gets SIGTERM; every remaining process gets SIGKILL.
+    Mixed,
+    /// Only the main process is signalled; the rest is left running.
+    Process,
+}
+
 #[derive(Debug)]
 pub(crate) struct Options {
+    /// `None`: no watchdog (also for 0 and infinity, as WatchdogSec=).
     pub(crate) watchdog: Option<Duration>,
-    pub(crate) timeout_start: Duration,
-    pub(crate) timeout_stop: Duration,
-    pub(crate) notify_access_all: bool,
+    /// `None`: no timeout (0 and infinity, as systemd).
+    pub(crate) timeout_start: Option<Duration>,
+    pub(crate) timeout_stop: Option<Duration>,
+    pub(crate) notify_access: classify::Access,
     pub(crate) service_type: ServiceType,
     pub(crate) reload_after: Option<Duration>,
     pub(crate) fdstore_max: usize,
+    pub(crate) kill_mode: KillMode,
+    pub(crate) inherit_stdin: bool,
     pub(crate) json: bool,
     pub(crate) command: Vec<OsString>,
 }
@@ -52,15 +73,31 @@ fn command() -> Command {
             .help(help)
             .value_parser(|s: &str| duration::parse(s))
     };
+    let choice = |name: &'static str,
+                  value: &'static str,
+                  help: &'static str,
+                  values: &'static [&'static str],
+                  default: &'static str| {
+        Arg::new(name)
+            .long(name)
+            .value_name(value)
+            .help(help)
+            .value_parser(clap::builder::PossibleValuesParser::new(values))
+            .default_value(default)
+    };
     Command::new("sdnotify run")
         .about("Run a command as systemd would run a Type=notify service, and show what it reports")
         .override_usage("sdnotify run [OPTIONS] -- CMD [ARGS]...")
         .after_help(
-            "DURATION is written as systemd writes it: 500ms, 2s, 1.5min (a bare number is seconds).\n\n\
-             Exit status: the service's own (128+N when killed by signal N), or\n  \
+            "DURATION is a systemd time span (systemd.time(7)): 500ms, 90s, 1min 30s, 1.5h, 1w, infinity;\n\
+             a bare number is seconds. For the timeouts, 0 and infinity mean no timeout.\n\n\
+             The service's stdin is /dev/null (--stdin=inherit keeps it); with --json its stdout and\n\
+             stderr go to sdnotify's stderr, so stdout carries JSON events only.\n\n\
+             Exit status: the main process's own (128+N when killed by signal N), or\n  \
+             121  the main process exited before READY=1 (a failed start)\n  \
              124  no READY=1 within --timeout-start\n  \
              125  the watchdog expired and the service was killed\n   \
-             76  the notify-reload handshake was broken\n  \
+             76  a reload was not finished with RELOADING=1 + MONOTONIC_USEC, then READY=1\n  \
              127  the command could not be started\n    \
              2  the command line of `sdnotify run` was wrong",
         )
@@ -82,22 +119,34 @@ fn command() -> Command {
             )
             .default_value("90s"),
         )
-        .arg(
-            Arg::new("notify-access")
-                .long("notify-access")
-                .value_name("WHO")
-                .help("Accept notifications from the main process only, or from any process")
-                .value_parser(["main", "all"])
-                .default_value("main"),
-        )
-        .arg(
-            Arg::new("type")
-                .long("type")
-                .value_name("TYPE")
-                .help("notify, or notify-reload (SIGHUP, then RELOADING=1 + MONOTONIC_USEC, then READY=1)")
-                .value_parser(["notify", "notify-reload"])
-                .default_value("notify"),
-        )
+        .arg(choice(
+            "notify-access",
+            "WHO",
+            "Whose notifications count: main (the main process), all (any process of the service), none; exec is main",
+            &["main", "all", "exec", "none"],
+            "main",
+        ))
+        .arg(choice(
+            "type",
+            "TYPE",
+            "notify, or notify-reload (SIGHUP, then RELOADING=1 + MONOTONIC_USEC, then READY=1)",
+            &["notify", "notify-reload"],
+            "notify",
+        ))
+        .arg(choice(
+            "kill-mode",
+            "MODE",
+            "Who is stopped: control-group (every process of the service), mixed (SIGTERM to the main process, SIGKILL to all), process (the main process only)",
+            &["control-group", "mixed", "process"],
+            "control-group",
+        ))
+        .arg(choice(
+            "stdin",
+            "INPUT",
+            "The service's stdin: null (as systemd's StandardInput=null), or inherit sdnotify's",
+            &["null", "inherit"],
+            "null",
+        ))
         .arg(duration(
             "reload-after",
             "With --type=notify-reload: request a reload this long after READY=1",
@@ -130,11 +179,23 @@ fn command() -> Command {
 
 fn parse(argv: &[OsString]) -> Result<Options, clap::Error> {
     let m = command().try_get_matches_from(argv)?;
-    let service_type = match m.get_one::<String>("type").map(String::as_str) {
+    let text = |id: &str| m.get_one::<String>(id).map(String::as_str);
+    let service_type = match text("type") {
         Some("notify-reload") => ServiceType::NotifyReload,
         _ => ServiceType::Notify,
     };
-    let reload_after = m.get_one::<Duration>("reload-after").copied();
+    // A span given: Some(Some(d)) finite, Some(None) infinity.
+    let span = |id: &str| m.get_one::<duration::Span>(id).copied();
+    let timeout = |id: &str| span(id).flatten().filter(|d| !d.is_zero());
+    let reload_after = match span("reload-after") {
+        Some(None) => {
+            return Err(command().error(
+                clap::error::ErrorKind::ValueValidation,
+                "--reload-after needs a finite time span",
+            ))
+        }
+        other => other.flatten(),
+    };
     if reload_after.is_some() && service_type != ServiceType::NotifyReload {
         return Err(command().error(
             clap::error::ErrorKind::ArgumentConflict,
@@ -142,19 +203,26 @@ fn parse(argv: &[OsString]) -> Result<Options, clap::Error> {
         ));
     }
     Ok(Options {
-        watchdog: m.get_one::<Duration>("watchdog").copied(),
-        timeout_start: *m.get_one::<Duration>("timeout-start").expect("default"),
-        timeout_stop: *m.get_one::<Duration>("timeout-stop").expect("default"),
-        notify_access_all: m.get_one::<String>("notify-access").is_some_and(|a| a == "all"),
+        watchdog: timeout("watchdog"),
+        timeout_start: timeout("timeout-start"),
+        timeout_stop: timeout("timeout-stop"),
+        notify_access: text("notify-access")
+            .and_then(classify::Access::parse)
+            .unwrap_or(classify::Access::Main),
         service_type,
         reload_after,
-        fdstore_max: *m.get_one::<usize>("fdstore-max").expect("default"),
+        fdstore_max: m.get_one::<usize>("fdstore-max").copied().unwrap_or(64),
+        kill_mode: match text("kill-mode") {
+            Some("mixed") => KillMode::Mixed,
+            Some("process") => KillMode::Process,
+            _ => KillMode::ControlGroup,
+        },
+        inherit_stdin: text("stdin") == Some("inherit"),
         json: m.get_flag("json"),
         command: m
             .get_many::<OsString>("command")
-            .expect("required")
-            .cloned()
-            .collect(),
+            .map(|c| c.cloned().collect())
+            .unwrap_or_default(),
     })
 }
 
@@ -174,7 +242,8 @@ pub(crate) fn main(argv: &[OsString]) -> ExitCode {
     match supervisor::run(options) {
         Ok(code) => ExitCode::from(code),
         Err((code, message)) => {
-            eprintln!("sdnotify run: {message}");
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "sdnotify run: {message}");
             ExitCode::from(code)
         }
     }

@@ -1,40 +1,56 @@
-//! The supervisor's loop: one thread polling the notification socket and a signal pipe, with
-//! deadlines for start-up, the watchdog, the reload handshake and the kill that follows a stop.
+//! The supervisor's loop: one thread polling the notification socket, a signal pipe and the
+//! main process's pidfd; it hands datagrams to `classify`, protocol state to `state`,
+//! processes to `process`, and output to `report`.
 
-use std::ffi::OsString;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use rustix::process::{kill_process, kill_process_group, Pid, Signal};
+use rustix::process::{Signal, WaitStatus};
 use sdnotify_runtime::manager::{Datagram, Listener};
-use sdnotify_runtime::monotonic_now;
+use sdnotify_runtime::Pid;
 
-use super::classify::{classify, Action, Decision, Received};
-use super::event::{Event, Reporter};
-use super::{exit, Options, ServiceType};
+use super::classify::{classify, Access, Decision, FdStore, Notice, Received, Sender};
+use super::event::Event;
+use super::report::Reporter;
+use super::state::{Effect, Phase, State, Timeouts};
+use super::{escape, exit, process, KillMode, Options};
 
 /// The longest the loop sleeps, so a missed wake-up can never stall it.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
+/// How long processes get to vanish after SIGKILL before the supervisor gives up on them.
+const AFTER_SIGKILL: Duration = Duration::from_secs(5);
+
 /// A private directory for the socket, removed (with the socket) when the supervisor ends.
+/// Mode 0711 and a 0666 socket, so a service that drops privileges still reaches it; who may
+/// send is decided by the sender's pid, not by file permissions.
 struct PrivateDir(PathBuf);
 
 impl PrivateDir {
     fn create() -> std::io::Result<PrivateDir> {
-        use std::os::unix::fs::DirBuilderExt;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path = std::env::temp_dir().join(format!("sdnotify-run-{}-{nanos:x}", std::process::id()));
-        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
-        Ok(PrivateDir(path))
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let mut last = None;
+        for attempt in 0..16u32 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let name = format!("sdnotify-run-{}-{nanos:x}{attempt}", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o711))?;
+                    return Ok(PrivateDir(path));
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("no directory name left")))
     }
 }
 
@@ -44,58 +60,51 @@ impl Drop for PrivateDir {
     }
 }
 
-/// Where a reload stands.
-#[derive(Debug, Clone, Copy)]
-enum Reload {
-    Idle,
-    /// SIGHUP sent at this CLOCK_MONOTONIC time (µs); waiting for RELOADING=1.
-    Requested {
-        at_usec: u64,
-        deadline: Instant,
-    },
-    /// RELOADING=1 seen; waiting for READY=1.
-    Reloading {
-        since: Instant,
-        deadline: Instant,
-    },
-}
-
 /// Signals the loop reacts to, set by signal-hook's handlers.
 struct Signals {
-    interrupt: Arc<AtomicBool>,
-    terminate: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    stop_name: [Arc<AtomicBool>; 4],
     wake: UnixStream,
 }
 
+const STOP_SIGNALS: [(i32, &str); 4] = [
+    (signal_hook::consts::SIGTERM, "SIGTERM"),
+    (signal_hook::consts::SIGINT, "SIGINT"),
+    (signal_hook::consts::SIGHUP, "SIGHUP"),
+    (signal_hook::consts::SIGQUIT, "SIGQUIT"),
+];
+
 impl Signals {
+    /// SIGTERM, SIGINT, SIGHUP and SIGQUIT stop the service (each would otherwise end the
+    /// supervisor and orphan it); SIGCHLD wakes the loop.
     fn register() -> std::io::Result<Signals> {
-        use signal_hook::consts::{SIGCHLD, SIGINT, SIGTERM};
         let (wake, wake_write) = UnixStream::pair()?;
         wake.set_nonblocking(true)?;
         wake_write.set_nonblocking(true)?;
-        let interrupt = Arc::new(AtomicBool::new(false));
-        let terminate = Arc::new(AtomicBool::new(false));
-        signal_hook::flag::register(SIGINT, Arc::clone(&interrupt))?;
-        signal_hook::flag::register(SIGTERM, Arc::clone(&terminate))?;
-        for signal in [SIGINT, SIGTERM, SIGCHLD] {
-            signal_hook::low_level::pipe::register(signal, wake_write.try_clone()?)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_name = [(); 4].map(|()| Arc::new(AtomicBool::new(false)));
+        for ((signal, _), flag) in STOP_SIGNALS.iter().zip(&stop_name) {
+            signal_hook::flag::register(*signal, Arc::clone(flag))?;
+            signal_hook::flag::register(*signal, Arc::clone(&stop))?;
+            signal_hook::low_level::pipe::register(*signal, wake_write.try_clone()?)?;
         }
+        signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, wake_write)?;
         Ok(Signals {
-            interrupt,
-            terminate,
+            stop,
+            stop_name,
             wake,
         })
     }
 
-    /// The stop signal received since the last call, if any.
     fn take_stop(&self) -> Option<&'static str> {
-        if self.terminate.swap(false, Ordering::Relaxed) {
-            Some("SIGTERM")
-        } else if self.interrupt.swap(false, Ordering::Relaxed) {
-            Some("SIGINT")
-        } else {
-            None
+        if !self.stop.swap(false, Ordering::Relaxed) {
+            return None;
         }
+        let named = STOP_SIGNALS
+            .iter()
+            .zip(&self.stop_name)
+            .find(|(_, flag)| flag.swap(false, Ordering::Relaxed));
+        Some(named.map_or("a stop signal", |((_, name), _)| name))
     }
 
     fn drain(&self) {
@@ -108,86 +117,109 @@ impl Signals {
     }
 }
 
+/// How the main process ended: its status when it was our child, else unknown.
+type MainExit = Option<WaitStatus>;
+
+/// Where stopping the service stands.
+#[derive(Default)]
+struct Ending {
+    /// SIGKILL is due then.
+    kill_at: Option<Instant>,
+    /// SIGKILL was sent then.
+    killed_at: Option<Instant>,
+    /// The rest of the service was told to stop after the main process exited.
+    rest_signalled: bool,
+}
+
 struct Supervisor {
     options: Options,
     listener: Listener,
     reporter: Reporter,
-    start: Instant,
-    child: Child,
-    group: Pid,
-    main_pid: u32,
-    access_all: bool,
-    ready: bool,
-    stopping: bool,
-    start_deadline: Option<Instant>,
-    watchdog: Option<Duration>,
-    watchdog_deadline: Option<Instant>,
-    pings: u64,
-    kill_deadline: Option<Instant>,
-    reload_at: Option<Instant>,
-    reload: Reload,
+    state: State,
+    first: Pid,
+    main: Pid,
+    main_fd: Option<OwnedFd>,
+    main_exit: Option<MainExit>,
+    access: Access,
+    received_any: bool,
     stop_requests: u32,
-    outcome: Option<u8>,
+    ending: Ending,
     fdstore: Vec<(String, OwnedFd)>,
 }
 
 pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
     let fail = |e: std::io::Error| (exit::CANNOT_START, format!("cannot set up: {e}"));
     let dir = PrivateDir::create().map_err(fail)?;
-    let listener =
-        Listener::bind(dir.0.join("notify.sock")).map_err(|e| (exit::CANNOT_START, e.to_string()))?;
+    let socket_path = dir.0.join("notify.sock");
+    let listener = Listener::bind(&socket_path).map_err(|e| (exit::CANNOT_START, e.to_string()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o666)).map_err(fail)?;
+    }
     listener.set_nonblocking(true).map_err(fail)?;
+    process::become_subreaper().map_err(fail)?;
     let signals = Signals::register().map_err(fail)?;
     let start = Instant::now();
-    let mut reporter = Reporter::new(options.json, start);
-    let child = spawn(&options, &listener).map_err(|e| {
-        (
-            exit::CANNOT_START,
-            format!("cannot start {:?}: {e}", options.command[0]),
-        )
-    })?;
-    let pid = child.id();
+    let mut reporter = Reporter::new(options.json, start).map_err(fail)?;
+    let mut command = build_command(&options, &listener).map_err(fail)?;
+    let first = match process::spawn(&mut command) {
+        Ok(pid) => pid,
+        Err(e) => {
+            reporter.close();
+            return Err((
+                exit::CANNOT_START,
+                format!("cannot start {}: {e}", escape::shell_words(&options.command[..1])),
+            ));
+        }
+    };
     reporter.emit(&Event::Started {
-        pid,
-        command: display_command(&options.command),
+        pid: first.get(),
+        command: escape::shell_words(&options.command),
         socket: listener.address().to_string_lossy().into_owned(),
     });
+    let timeouts = Timeouts {
+        start: options.timeout_start,
+        reload_after: options.reload_after,
+    };
     let mut supervisor = Supervisor {
-        start_deadline: Some(start + options.timeout_start),
-        watchdog: options.watchdog,
-        access_all: options.notify_access_all,
+        state: State::new(options.service_type, timeouts, options.watchdog, start),
+        access: options.notify_access,
         options,
         listener,
         reporter,
-        start,
-        child,
-        group: Pid::from_raw(pid as i32).expect("a child's pid is positive"),
-        main_pid: pid,
-        ready: false,
-        stopping: false,
-        watchdog_deadline: None,
-        pings: 0,
-        kill_deadline: None,
-        reload_at: None,
-        reload: Reload::Idle,
+        first,
+        main: first,
+        main_fd: process::pidfd(first),
+        main_exit: None,
+        received_any: false,
         stop_requests: 0,
-        outcome: None,
+        ending: Ending::default(),
         fdstore: Vec::new(),
     };
     let code = supervisor.run_loop(&signals);
-    drop(supervisor);
+    let Supervisor { reporter, .. } = supervisor;
+    reporter.close();
     drop(dir);
     Ok(code)
 }
 
-/// The command, with NOTIFY_SOCKET (and WATCHDOG_USEC/WATCHDOG_PID) set, in its own process
-/// group so that stopping it reaches every process it started, as systemd's cgroup kill does.
-fn spawn(options: &Options, listener: &Listener) -> std::io::Result<Child> {
-    let (program, args) = options.command.split_first().expect("clap requires a command");
+/// The command, with NOTIFY_SOCKET (and WATCHDOG_USEC/WATCHDOG_PID) set, stdin /dev/null
+/// unless inherited, and (with --json) stdout sent to stderr.
+fn build_command(options: &Options, listener: &Listener) -> std::io::Result<Command> {
+    let Some((program, args)) = options.command.split_first() else {
+        return Err(std::io::Error::other("no command given"));
+    };
     let mut command = match options.watchdog {
         // WATCHDOG_PID must be the service's own pid, known only after fork: a shell sets it
         // and execs the command in place, keeping the pid.
         Some(_) => {
+            if !is_executable(program) {
+                // The shell would report this as exit 127 after starting; say it plainly.
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such executable",
+                ));
+            }
             let mut sh = Command::new("/bin/sh");
             sh.arg("-c")
                 .arg("WATCHDOG_PID=$$; export WATCHDOG_PID; exec \"$0\" \"$@\"")
@@ -202,91 +234,71 @@ fn spawn(options: &Options, listener: &Listener) -> std::io::Result<Child> {
         }
     };
     sdnotify_runtime::env::scrub(&mut command);
-    command.env("NOTIFY_SOCKET", listener.address()).process_group(0);
+    command.env("NOTIFY_SOCKET", listener.address());
     if let Some(interval) = options.watchdog {
         command.env("WATCHDOG_USEC", interval.as_micros().max(1).to_string());
     }
-    if options.watchdog.is_some() && !is_executable(program) {
-        // The shell would report this as exit 127 after starting; say it plainly instead.
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "no such executable",
-        ));
-    }
-    command.spawn()
+    let stdio = process::stdio(options.inherit_stdin, options.json)?;
+    command.stdin(stdio.stdin).stdout(stdio.stdout);
+    Ok(command)
 }
 
 /// Whether `program` names something the shell could execute (a path, or a name on $PATH).
-fn is_executable(program: &OsString) -> bool {
+fn is_executable(program: &std::ffi::OsString) -> bool {
     use std::os::unix::fs::PermissionsExt;
     let runnable = |p: &std::path::Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
     let path = std::path::Path::new(program);
-    if path.components().count() > 1 || program.to_string_lossy().contains('/') {
+    if program.to_string_lossy().contains('/') {
         return runnable(path);
     }
     std::env::var_os("PATH")
         .is_some_and(|dirs| std::env::split_paths(&dirs).any(|dir| runnable(&dir.join(program))))
 }
 
-fn display_command(command: &[OsString]) -> String {
-    command
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 impl Supervisor {
     fn run_loop(&mut self, signals: &Signals) -> u8 {
         loop {
-            let timeout = self.next_deadline().map_or(MAX_SLEEP, |at| {
-                at.saturating_duration_since(Instant::now()).min(MAX_SLEEP)
-            });
+            let now = Instant::now();
+            let next = [self.state.next_deadline(), self.ending.kill_at, self.give_up_at()]
+                .into_iter()
+                .flatten()
+                .min();
+            let timeout = next.map_or(MAX_SLEEP, |at| at.saturating_duration_since(now).min(MAX_SLEEP));
             self.wait(signals, timeout);
             signals.drain();
             if let Some(signal) = signals.take_stop() {
                 self.on_stop_request(signal);
             }
             self.receive_all();
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // What the service sent just before it ended is still queued.
-                self.receive_all();
-                return self.finish(status);
+            self.track_processes();
+            let mut fx = Vec::new();
+            self.state.check_deadlines(Instant::now(), &mut fx);
+            self.apply(fx);
+            if self.ending.kill_at.is_some_and(|at| at <= Instant::now()) {
+                self.kill(Signal::KILL, "SIGKILL");
             }
-            self.check_deadlines();
+            if let Some(code) = self.progress_ending() {
+                return code;
+            }
         }
     }
 
     fn wait(&self, signals: &Signals, timeout: Duration) {
         let ts = Timespec {
-            tv_sec: timeout.as_secs() as i64,
+            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
             tv_nsec: timeout.subsec_nanos().into(),
         };
-        let mut fds = [
+        let mut fds = vec![
             PollFd::new(&self.listener, PollFlags::IN),
             PollFd::new(&signals.wake, PollFlags::IN),
         ];
+        if let (Some(fd), None) = (&self.main_fd, &self.main_exit) {
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
         // EINTR (a signal) is a wake-up like any other.
         let _ = poll(&mut fds, Some(&ts));
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        let reload = match self.reload {
-            Reload::Idle => None,
-            Reload::Requested { deadline, .. } | Reload::Reloading { deadline, .. } => Some(deadline),
-        };
-        [
-            self.start_deadline.filter(|_| !self.ready),
-            self.watchdog_deadline,
-            self.kill_deadline,
-            self.reload_at,
-            reload,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
     }
 
     fn receive_all(&mut self) {
@@ -296,7 +308,7 @@ impl Supervisor {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    self.reporter.emit(&Event::Rejected {
+                    self.emit(Event::Rejected {
                         pid: None,
                         reason: format!("receive failed: {e}"),
                     });
@@ -309,302 +321,345 @@ impl Supervisor {
     /// One datagram, decided with the manager's rules (see `classify`) and then acted on. Every
     /// descriptor it carried is stored or closed when it goes out of scope.
     fn handle(&mut self, mut datagram: Datagram) {
+        let sender_pid = datagram.pid();
+        let in_service =
+            self.access == Access::All && sender_pid.and_then(Pid::new).is_some_and(process::is_descendant);
         let received = Received {
             bytes: datagram.bytes(),
             len: datagram.len(),
-            sender: datagram.pid(),
+            sender: sender_pid,
             fds: datagram.fds().len(),
+            fds_truncated: datagram.fds_truncated(),
         };
-        let actions = match classify(&received, self.main_pid, self.access_all) {
+        let sender = Sender {
+            access: self.access,
+            main: self.main,
+            in_service,
+        };
+        let notice = match classify(&received, &sender) {
             // Dropping the datagram closes the pipe's write end: that is the answer.
-            Decision::Barrier => return self.reporter.emit(&Event::Barrier),
+            Decision::Barrier => return self.emit(Event::Barrier),
             Decision::Rejected(reason) => {
-                let pid = datagram.pid();
-                return self.reporter.emit(&Event::Rejected { pid, reason });
+                return self.emit(Event::Rejected {
+                    pid: sender_pid,
+                    reason,
+                })
             }
-            Decision::Actions(actions) => actions,
+            Decision::Notice(notice) => notice,
         };
+        self.received_any = true;
         let mut fds = datagram.take_fds();
-        for action in actions {
-            match action {
-                Action::Ready => self.on_ready(),
-                Action::Reloading { monotonic_usec } => self.on_reloading(monotonic_usec),
-                Action::Stopping => self.on_stopping(),
-                Action::Ping => self.on_ping(),
-                Action::WatchdogTrigger => {
-                    self.reporter.emit(&Event::WatchdogTrigger);
-                    self.watchdog_expired();
-                }
-                Action::FdStore { name } => self.on_fdstore(&name, std::mem::take(&mut fds)),
-                Action::FdStoreRemove { name } => self.on_fdstore_remove(&name),
-                Action::Status(text) => self.reporter.emit(&Event::Status(text)),
-                Action::WatchdogUsec(interval) => self.on_watchdog_usec(interval),
-                Action::ExtendTimeout(by) => self.on_extend(by),
-                Action::MainPid(pid) => {
-                    self.main_pid = pid;
-                    self.reporter.emit(&Event::MainPid(pid));
-                }
-                Action::Errno(v) => self.reporter.emit(&Event::Errno(v)),
-                Action::BusError(v) => self.reporter.emit(&Event::BusError(v)),
-                Action::ExitStatus(v) => self.reporter.emit(&Event::ExitStatus(v)),
-                Action::NotifyAccess { all, value } => {
-                    self.access_all = all;
-                    self.reporter.emit(&Event::NotifyAccess(value));
-                }
-                Action::Unknown(line) => self.reporter.emit(&Event::Unknown { line }),
-                Action::InvalidValue(line) => self.reject_value(&line),
-            }
+        self.on_main_pid(&notice, &mut fds);
+        let mut fx = Vec::new();
+        self.state.on_notice(&notice, Instant::now(), &mut fx);
+        self.apply(fx);
+        self.report_notice(&notice);
+        match &notice.fdstore {
+            Some(FdStore::Store { name }) => self.on_fdstore(name, std::mem::take(&mut fds)),
+            Some(FdStore::Remove { name }) => self.on_fdstore_remove(name),
+            None => {}
         }
         if !fds.is_empty() {
-            self.reporter.emit(&Event::StrayFds { fds: fds.len() });
+            self.emit(Event::StrayFds { fds: fds.len() });
         }
     }
 
-    fn reject_value(&mut self, line: &str) {
-        self.reporter.emit(&Event::Rejected {
-            pid: Some(self.main_pid),
-            reason: format!("invalid value in {line:?}"),
-        });
-    }
-
-    fn on_ready(&mut self) {
-        let now = Instant::now();
-        match self.reload {
-            Reload::Reloading { since, .. } => {
-                self.reload = Reload::Idle;
-                self.reporter.emit(&Event::Reloaded { took: now - since });
-                return;
-            }
-            Reload::Requested { .. } => {
-                self.protocol_error(
-                    "READY=1 after the reload request, without RELOADING=1 and MONOTONIC_USEC first",
-                );
-                return;
-            }
-            Reload::Idle => {}
+    fn report_notice(&mut self, notice: &Notice) {
+        if let Some(text) = &notice.status {
+            self.emit(Event::Status(text.clone()));
         }
-        if self.ready {
-            self.reporter.emit(&Event::Ready {
-                startup: now - self.start,
+        if let Some(access) = notice.notify_access {
+            self.access = access;
+            self.emit(Event::NotifyAccess(access.as_str().to_owned()));
+        }
+        for (key, value) in &notice.info {
+            self.emit(Event::Info {
+                key: key.clone(),
+                value: value.clone(),
             });
+        }
+        for line in &notice.unknown {
+            self.emit(Event::Unknown { line: line.clone() });
+        }
+        for reason in &notice.invalid {
+            self.emit(Event::Rejected {
+                pid: Some(self.main.get()),
+                reason: reason.clone(),
+            });
+        }
+    }
+
+    /// `MAINPID=` (or `MAINPIDFD=1` with a pidfd): accepted only for a live process of the
+    /// service, never the supervisor, and only while the service starts, runs or reloads.
+    fn on_main_pid(&mut self, notice: &Notice, fds: &mut Vec<OwnedFd>) {
+        let by_fd = if notice.main_pid_fd {
+            match fds.pop().as_ref().map(process::pid_of_pidfd) {
+                Some(Some(pid)) => Some(pid),
+                _ => {
+                    self.emit(Event::Rejected {
+                        pid: Some(self.main.get()),
+                        reason: "MAINPIDFD=1: the descriptor is not a pidfd of a live process".to_owned(),
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let Some(new) = by_fd.or(notice.main_pid) else {
+            return;
+        };
+        if new == self.main || self.state.phase == Phase::Deactivating {
             return;
         }
-        self.ready = true;
-        self.start_deadline = None;
-        self.reporter.emit(&Event::Ready {
-            startup: now - self.start,
+        let refuse = if new == Pid::current() {
+            Some("it is the supervisor itself")
+        } else if !process::is_descendant(new) {
+            Some("it is not a live process of the service (systemd accepts that from a root sender; sdnotify run never does)")
+        } else {
+            None
+        };
+        if let Some(why) = refuse {
+            return self.emit(Event::Rejected {
+                pid: Some(self.main.get()),
+                reason: format!("MAINPID={new} refused: {why}"),
+            });
+        }
+        let previous = self.main;
+        self.main = new;
+        self.main_fd = process::pidfd(new);
+        self.emit(Event::MainPid {
+            pid: new.get(),
+            previous: previous.get(),
         });
-        if let Some(interval) = self.watchdog {
-            self.watchdog_deadline = Some(now + interval);
-        }
-        if self.options.service_type == ServiceType::NotifyReload {
-            self.reload_at = self.options.reload_after.map(|after| now + after);
-        }
-    }
-
-    fn on_reloading(&mut self, usec: Option<u64>) {
-        self.reporter.emit(&Event::Reloading { monotonic_usec: usec });
-        let now = Instant::now();
-        let deadline = now + self.options.timeout_start;
-        match (self.reload, usec) {
-            (Reload::Requested { .. }, None) => {
-                self.protocol_error("RELOADING=1 without MONOTONIC_USEC= in the same datagram");
-            }
-            (Reload::Requested { at_usec, .. }, Some(t)) if t < at_usec => {
-                self.protocol_error(&format!(
-                    "MONOTONIC_USEC={t} is older than the reload request ({at_usec})"
-                ));
-            }
-            // Requested and answered in time, or a reload the service started by itself.
-            _ => self.reload = Reload::Reloading { since: now, deadline },
-        }
-    }
-
-    fn on_stopping(&mut self) {
-        self.stopping = true;
-        self.watchdog_deadline = None;
-        self.reporter.flush_pings(self.pings);
-        self.reporter.emit(&Event::Stopping);
-    }
-
-    fn on_ping(&mut self) {
-        self.pings += 1;
-        if let (Some(interval), false) = (self.watchdog, self.stopping) {
-            // A ping before READY=1 arms the watchdog early, as in systemd.
-            self.watchdog_deadline = Some(Instant::now() + interval);
-        }
-        self.reporter.emit(&Event::Ping { count: self.pings });
-    }
-
-    fn on_watchdog_usec(&mut self, interval: Duration) {
-        self.watchdog = Some(interval);
-        if self.watchdog_deadline.is_some() || (self.ready && !self.stopping) {
-            self.watchdog_deadline = Some(Instant::now() + interval);
-        }
-        self.reporter.emit(&Event::WatchdogUsec(interval));
-    }
-
-    fn on_extend(&mut self, by: Duration) {
-        let until = Instant::now() + by;
-        if !self.ready {
-            self.start_deadline = self.start_deadline.map(|d| d.max(until));
-        }
-        if let Reload::Requested { deadline, .. } | Reload::Reloading { deadline, .. } = &mut self.reload {
-            *deadline = (*deadline).max(until);
-        }
-        if let Some(kill) = &mut self.kill_deadline {
-            *kill = (*kill).max(until);
-        }
-        self.reporter.emit(&Event::ExtendTimeout(by));
     }
 
     fn on_fdstore(&mut self, name: &str, fds: Vec<OwnedFd>) {
         let room = self.options.fdstore_max.saturating_sub(self.fdstore.len());
         if fds.len() > room {
-            self.reporter.emit(&Event::Rejected {
-                pid: Some(self.main_pid),
+            return self.emit(Event::Rejected {
+                pid: Some(self.main.get()),
                 reason: format!(
                     "FDSTORE=1 with {} fd(s), but only {room} more fit (--fdstore-max={}); closed",
                     fds.len(),
                     self.options.fdstore_max
                 ),
             });
-            return;
         }
         let count = fds.len();
         self.fdstore
             .extend(fds.into_iter().map(|fd| (name.to_owned(), fd)));
-        self.reporter.emit(&Event::FdStore {
+        let stored = self.fdstore.len();
+        self.emit(Event::FdStore {
             name: name.to_owned(),
             fds: count,
-            stored: self.fdstore.len(),
+            stored,
         });
     }
 
     fn on_fdstore_remove(&mut self, name: &str) {
         let before = self.fdstore.len();
         self.fdstore.retain(|(n, _)| n != name);
-        self.reporter.emit(&Event::FdStoreRemove {
+        let stored = self.fdstore.len();
+        self.emit(Event::FdStoreRemove {
             name: name.to_owned(),
-            removed: before - self.fdstore.len(),
-            stored: self.fdstore.len(),
+            removed: before.saturating_sub(stored),
+            stored,
         });
     }
 
+    /// Reaps every child that ended and notices the main process's end, whether it was our
+    /// child (its status) or not (its pidfd became readable; status unknown).
+    fn track_processes(&mut self) {
+        let main_gone =
+            self.main_exit.is_none() && self.main_fd.as_ref().is_some_and(|fd| readable(fd.as_fd()));
+        for (pid, status) in process::reap() {
+            if pid == self.main && self.main_exit.is_none() {
+                self.on_main_exit(Some(status));
+            } else if pid == self.first {
+                self.emit(Event::ProcessExited {
+                    pid: pid.get(),
+                    code: status.exit_status(),
+                    signal: status.terminating_signal(),
+                });
+            }
+        }
+        if main_gone && self.main_exit.is_none() {
+            self.on_main_exit(None);
+        }
+    }
+
+    fn on_main_exit(&mut self, status: MainExit) {
+        self.main_exit = Some(status);
+        self.main_fd = None;
+        let mut fx = Vec::new();
+        self.state.on_main_exit(self.received_any, &mut fx);
+        self.apply(fx);
+    }
+
     fn on_stop_request(&mut self, signal: &'static str) {
-        self.stop_requests += 1;
+        self.stop_requests = self.stop_requests.saturating_add(1);
         if self.stop_requests == 1 {
-            self.reporter.emit(&Event::StopRequested { signal });
-            self.begin_stop(Signal::TERM, "SIGTERM");
+            self.emit(Event::StopRequested { signal });
+            let mut fx = Vec::new();
+            self.state.on_stop_request(&mut fx);
+            self.apply(fx);
         } else {
             // Asked twice: do not wait any longer.
-            self.signal_group(Signal::KILL, "SIGKILL");
+            self.kill(Signal::KILL, "SIGKILL");
         }
     }
 
-    fn check_deadlines(&mut self) {
-        let now = Instant::now();
-        if !self.ready && self.start_deadline.is_some_and(|d| d <= now) {
-            self.start_deadline = None;
-            self.reporter.emit(&Event::StartTimeout {
-                after: self.options.timeout_start,
-            });
-            self.outcome.get_or_insert(exit::START_TIMEOUT);
-            self.begin_stop(Signal::TERM, "SIGTERM");
-        }
-        if self.watchdog_deadline.is_some_and(|d| d <= now) {
-            self.reporter.emit(&Event::WatchdogTimeout {
-                interval: self.watchdog.unwrap_or_default(),
-            });
-            self.watchdog_expired();
-        }
-        if self.kill_deadline.is_some_and(|d| d <= now) {
-            self.kill_deadline = None;
-            self.signal_group(Signal::KILL, "SIGKILL");
-        }
-        if self.reload_at.is_some_and(|d| d <= now) {
-            self.reload_at = None;
-            let at_usec = monotonic_now().as_micros() as u64;
-            self.signal_main(Signal::HUP, "SIGHUP");
-            self.reload = Reload::Requested {
-                at_usec,
-                deadline: now + self.options.timeout_start,
-            };
-            self.reporter.emit(&Event::ReloadRequested {
-                monotonic_usec: at_usec,
-            });
-        }
-        match self.reload {
-            Reload::Requested { deadline, .. } | Reload::Reloading { deadline, .. } if deadline <= now => {
-                self.protocol_error(
-                    "the reload was not finished (RELOADING=1, then READY=1) within --timeout-start",
-                );
+    fn apply(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Emit(event) => {
+                    if matches!(
+                        event,
+                        Event::Stopping | Event::WatchdogTimeout { .. } | Event::WatchdogTrigger
+                    ) {
+                        self.reporter.flush_pings(self.state.pings);
+                    }
+                    self.emit(event);
+                }
+                Effect::Stop { signal, name } => {
+                    self.kill(signal, name);
+                    if signal != Signal::KILL {
+                        self.kill_quietly(Signal::CONT);
+                    }
+                    self.arm_kill();
+                }
+                Effect::AwaitStop => self.arm_kill(),
+                Effect::SignalMain { signal, name } => self.signal_main(signal, name),
             }
-            _ => {}
         }
     }
 
-    /// systemd's WatchdogSignal= (SIGABRT) to the main process, then the normal stop path.
-    fn watchdog_expired(&mut self) {
-        self.watchdog_deadline = None;
-        self.reporter.flush_pings(self.pings);
-        self.outcome.get_or_insert(exit::WATCHDOG);
-        self.signal_main(Signal::ABORT, "SIGABRT");
-        self.kill_deadline
-            .get_or_insert(Instant::now() + self.options.timeout_stop);
+    fn arm_kill(&mut self) {
+        if self.ending.kill_at.is_none() && self.ending.killed_at.is_none() {
+            self.ending.kill_at = self
+                .options
+                .timeout_stop
+                .and_then(|t| Instant::now().checked_add(t));
+        }
     }
 
-    fn protocol_error(&mut self, reason: &str) {
-        self.reload = Reload::Idle;
-        self.reporter.emit(&Event::ProtocolError(reason.to_owned()));
-        self.outcome.get_or_insert(exit::PROTOCOL_ERROR);
-        self.begin_stop(Signal::TERM, "SIGTERM");
+    /// A stop signal as `--kill-mode` sends it: every process of the service, or the main
+    /// process alone (`mixed`, `process`; SIGKILL reaches all with `mixed`).
+    fn kill(&mut self, signal: Signal, name: &'static str) {
+        let everyone = match self.options.kill_mode {
+            KillMode::ControlGroup => true,
+            KillMode::Mixed => signal == Signal::KILL,
+            KillMode::Process => false,
+        };
+        if everyone {
+            let count = process::signal_all(signal);
+            if count > 0 {
+                self.emit(Event::Signal {
+                    signal: name,
+                    target: format!("{count} process(es) of the service"),
+                });
+            }
+        } else {
+            self.signal_main(signal, name);
+        }
+        if signal == Signal::KILL {
+            self.ending.kill_at = None;
+            self.ending.killed_at = Some(Instant::now());
+        }
     }
 
-    fn begin_stop(&mut self, signal: Signal, name: &'static str) {
-        self.watchdog_deadline = None;
-        self.signal_group(signal, name);
-        self.kill_deadline
-            .get_or_insert(Instant::now() + self.options.timeout_stop);
-    }
-
-    fn signal_group(&mut self, signal: Signal, name: &'static str) {
-        if kill_process_group(self.group, signal).is_ok() {
-            self.reporter.emit(&Event::Signal {
-                signal: name,
-                pid: -self.group.as_raw_nonzero().get(),
-            });
+    fn kill_quietly(&self, signal: Signal) {
+        match self.options.kill_mode {
+            KillMode::ControlGroup => {
+                process::signal_all(signal);
+            }
+            KillMode::Mixed | KillMode::Process => {
+                process::signal(self.main, signal);
+            }
         }
     }
 
     fn signal_main(&mut self, signal: Signal, name: &'static str) {
-        if let Some(pid) = Pid::from_raw(self.main_pid as i32) {
-            if kill_process(pid, signal).is_ok() {
-                self.reporter.emit(&Event::Signal {
-                    signal: name,
-                    pid: pid.as_raw_nonzero().get(),
-                });
-            }
+        if self.main_exit.is_none() && process::signal(self.main, signal) {
+            self.emit(Event::Signal {
+                signal: name,
+                target: format!("pid {} (the main process)", self.main),
+            });
         }
     }
 
-    fn finish(&mut self, status: ExitStatus) -> u8 {
-        self.reporter.flush_pings(self.pings);
-        // Whatever the service left running goes with it, as with systemd's cgroup kill.
-        let _ = kill_process_group(self.group, Signal::KILL);
-        let exit = self
-            .outcome
-            .unwrap_or_else(|| match (status.code(), status.signal()) {
-                (Some(code), _) => code as u8,
-                (None, Some(signal)) => 128u8.saturating_add(signal as u8),
-                _ => 1,
+    fn give_up_at(&self) -> Option<Instant> {
+        self.ending.killed_at.and_then(|at| at.checked_add(AFTER_SIGKILL))
+    }
+
+    /// After the main process exited: the rest of the service goes too (as a cgroup's), then
+    /// the supervisor ends. `Some(code)` once it is done.
+    fn progress_ending(&mut self) -> Option<u8> {
+        let status = self.main_exit?;
+        let now = Instant::now();
+        let rest = match self.options.kill_mode {
+            KillMode::Process => Vec::new(),
+            KillMode::ControlGroup | KillMode::Mixed => process::descendants(),
+        };
+        if rest.is_empty() || self.give_up_at().is_some_and(|at| at <= now) {
+            return Some(self.finish(status, &rest));
+        }
+        if !self.ending.rest_signalled {
+            self.ending.rest_signalled = true;
+            match self.options.kill_mode {
+                KillMode::Mixed => self.kill(Signal::KILL, "SIGKILL"),
+                _ => {
+                    if self.ending.killed_at.is_none() {
+                        self.kill(Signal::TERM, "SIGTERM");
+                        self.kill_quietly(Signal::CONT);
+                        self.arm_kill();
+                    }
+                }
+            }
+        }
+        // Killed processes that are our children are reaped on the next pass.
+        None
+    }
+
+    fn finish(&mut self, status: MainExit, left: &[Pid]) -> u8 {
+        self.reporter.flush_pings(self.state.pings);
+        if self.options.kill_mode == KillMode::Process {
+            let others: Vec<u32> = process::descendants().into_iter().map(Pid::get).collect();
+            if !others.is_empty() {
+                self.emit(Event::LeftRunning { pids: others });
+            }
+        } else if !left.is_empty() {
+            self.emit(Event::LeftRunning {
+                pids: left.iter().map(|p| p.get()).collect(),
             });
-        self.reporter.emit(&Event::Exited {
-            code: status.code(),
-            signal: status.signal(),
-            pings: self.pings,
+        }
+        let (code, signal) = status.map_or((None, None), |s| (s.exit_status(), s.terminating_signal()));
+        let exit = self.state.outcome.unwrap_or_else(|| match (code, signal) {
+            (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(1),
+            (None, Some(signal)) => 128u8.saturating_add(u8::try_from(signal).unwrap_or(127)),
+            _ => 0,
+        });
+        self.emit(Event::Exited {
+            code,
+            signal,
+            pings: self.state.pings,
             exit,
         });
         exit
     }
+
+    fn emit(&mut self, event: Event) {
+        self.reporter.emit(&event);
+    }
+}
+
+/// Whether a pidfd reports its process ended (readable), without waiting.
+fn readable(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&zero)).is_ok_and(|n| n > 0)
 }
