@@ -2,82 +2,16 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 use support::example;
+use support::supervised::{run, SDNOTIFY};
 
 mod support;
 
-const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
 const SCENARIO: &str = "SDNOTIFY_RUN_TEST_SCENARIO";
-
-struct Run {
-    events: Vec<Value>,
-    code: Option<i32>,
-    stderr: String,
-}
-
-impl Run {
-    fn names(&self) -> Vec<&str> {
-        self.events.iter().map(|e| e["event"].as_str().unwrap()).collect()
-    }
-
-    fn first(&self, name: &str) -> &Value {
-        self.events
-            .iter()
-            .find(|e| e["event"] == name)
-            .unwrap_or_else(|| panic!("no {name} event in {:?}", self.names()))
-    }
-
-    fn count(&self, name: &str) -> usize {
-        self.events.iter().filter(|e| e["event"] == name).count()
-    }
-
-    fn t(&self, name: &str) -> f64 {
-        self.first(name)["t"].as_f64().unwrap()
-    }
-}
-
-fn run(options: &[&str], command: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(SDNOTIFY);
-    cmd.arg("run").arg("--json").args(options).arg("--").args(command);
-    for var in [
-        "NOTIFY_SOCKET",
-        "WATCHDOG_USEC",
-        "WATCHDOG_PID",
-        "LISTEN_FDS",
-        "LISTEN_PID",
-    ] {
-        cmd.env_remove(var);
-    }
-    // The sdnotify command in scripts is the one under test.
-    let bin_dir = PathBuf::from(SDNOTIFY).parent().unwrap().to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    cmd.env("PATH", path)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null());
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    let events = String::from_utf8(stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
-    Run {
-        events,
-        code: status.code(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
-}
 
 #[test]
 fn the_demo_service_ready_status_watchdog_stopping() {

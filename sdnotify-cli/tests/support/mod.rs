@@ -1,6 +1,7 @@
 //! Test support shared by the CLI's integration tests.
 #![allow(unreachable_pub, dead_code)]
 
+pub mod supervised;
 pub mod user_manager;
 
 use std::path::PathBuf;

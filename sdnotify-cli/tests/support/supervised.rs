@@ -1,0 +1,88 @@
+//! `sdnotify run --json` as a test sees it: the events, the exit code, stderr.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+pub const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
+
+/// The sdnotify command that scripts run: the one under test first on PATH.
+pub fn path_with_sdnotify() -> String {
+    let bin_dir = PathBuf::from(SDNOTIFY).parent().unwrap().to_path_buf();
+    format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+pub struct Run {
+    pub events: Vec<Value>,
+    pub code: Option<i32>,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn names(&self) -> Vec<&str> {
+        self.events.iter().map(|e| e["event"].as_str().unwrap()).collect()
+    }
+
+    pub fn first(&self, name: &str) -> &Value {
+        self.events
+            .iter()
+            .find(|e| e["event"] == name)
+            .unwrap_or_else(|| panic!("no {name} event in {:?}", self.names()))
+    }
+
+    pub fn count(&self, name: &str) -> usize {
+        self.events.iter().filter(|e| e["event"] == name).count()
+    }
+
+    pub fn t(&self, name: &str) -> f64 {
+        self.first(name)["t"].as_f64().unwrap()
+    }
+}
+
+/// `sdnotify run --json OPTIONS -- COMMAND`, not started yet, with the protocol variables
+/// removed and the sdnotify under test first on PATH.
+pub fn command(options: &[&str], command: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(SDNOTIFY);
+    cmd.arg("run").arg("--json").args(options).arg("--").args(command);
+    for var in [
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "WATCHDOG_PID",
+        "LISTEN_FDS",
+        "LISTEN_PID",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("PATH", path_with_sdnotify())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Parses `--json` output: one event per line, nothing else.
+pub fn events(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+pub fn run(options: &[&str], command_line: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = command(options, command_line, env);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    Run {
+        events: events(&stdout),
+        code: status.code(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
