@@ -193,7 +193,9 @@ fn notify_access_main_rejects_other_processes() {
     // The subshell is another process; its sdnotify speaks for it, not for the main process.
     // sdnotify speaks for its parent; run it under a shell of its own, which is not the main
     // process (`; true` keeps that shell from exec'ing it in place).
-    let script = "sh -c 'sdnotify --no-block --status=from-a-helper; true'; sdnotify --ready";
+    // Without --no-block: the barrier keeps the helper alive until its message was read, so
+    // the supervisor can still see that it belongs to the service (as systemd needs to).
+    let script = "sh -c 'sdnotify --status=from-a-helper; true'; sdnotify --ready";
     let r = run(&[], &["sh", "-c", script], &[]);
     assert_eq!(r.code, Some(0));
     assert!(r.first("rejected")["reason"]
