@@ -2,10 +2,13 @@
 
 mod classify;
 mod duration;
+mod ending;
 mod escape;
 mod event;
+mod fdstore;
 mod process;
 mod report;
+mod setup;
 mod state;
 mod supervisor;
 

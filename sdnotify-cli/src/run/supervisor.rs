@@ -3,11 +3,6 @@
 //! processes to `process`, and output to `report`.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -16,120 +11,19 @@ use sdnotify_runtime::manager::{Datagram, Listener};
 use sdnotify_runtime::Pid;
 
 use super::classify::{classify, Access, Decision, FdStore, Notice, Received, Sender};
+use super::ending::Ending;
 use super::event::Event;
+use super::fdstore::Store;
 use super::report::Reporter;
+use super::setup::{build_command, PrivateDir, Signals};
 use super::state::{Effect, Phase, State, Timeouts};
 use super::{escape, exit, process, KillMode, Options};
 
 /// The longest the loop sleeps, so a missed wake-up can never stall it.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
-/// How long processes get to vanish after SIGKILL before the supervisor gives up on them.
-const AFTER_SIGKILL: Duration = Duration::from_secs(5);
-
-/// A private directory for the socket, removed (with the socket) when the supervisor ends.
-/// Mode 0711 and a 0666 socket, so a service that drops privileges still reaches it; who may
-/// send is decided by the sender's pid, not by file permissions.
-struct PrivateDir(PathBuf);
-
-impl PrivateDir {
-    fn create() -> std::io::Result<PrivateDir> {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        let mut last = None;
-        for attempt in 0..16u32 {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let name = format!("sdnotify-run-{}-{nanos:x}{attempt}", std::process::id());
-            let path = std::env::temp_dir().join(name);
-            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => {
-                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o711))?;
-                    return Ok(PrivateDir(path));
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| std::io::Error::other("no directory name left")))
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Signals the loop reacts to, set by signal-hook's handlers.
-struct Signals {
-    stop: Arc<AtomicBool>,
-    stop_name: [Arc<AtomicBool>; 4],
-    wake: UnixStream,
-}
-
-const STOP_SIGNALS: [(i32, &str); 4] = [
-    (signal_hook::consts::SIGTERM, "SIGTERM"),
-    (signal_hook::consts::SIGINT, "SIGINT"),
-    (signal_hook::consts::SIGHUP, "SIGHUP"),
-    (signal_hook::consts::SIGQUIT, "SIGQUIT"),
-];
-
-impl Signals {
-    /// SIGTERM, SIGINT, SIGHUP and SIGQUIT stop the service (each would otherwise end the
-    /// supervisor and orphan it); SIGCHLD wakes the loop.
-    fn register() -> std::io::Result<Signals> {
-        let (wake, wake_write) = UnixStream::pair()?;
-        wake.set_nonblocking(true)?;
-        wake_write.set_nonblocking(true)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_name = [(); 4].map(|()| Arc::new(AtomicBool::new(false)));
-        for ((signal, _), flag) in STOP_SIGNALS.iter().zip(&stop_name) {
-            signal_hook::flag::register(*signal, Arc::clone(flag))?;
-            signal_hook::flag::register(*signal, Arc::clone(&stop))?;
-            signal_hook::low_level::pipe::register(*signal, wake_write.try_clone()?)?;
-        }
-        signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, wake_write)?;
-        Ok(Signals {
-            stop,
-            stop_name,
-            wake,
-        })
-    }
-
-    fn take_stop(&self) -> Option<&'static str> {
-        if !self.stop.swap(false, Ordering::Relaxed) {
-            return None;
-        }
-        let named = STOP_SIGNALS
-            .iter()
-            .zip(&self.stop_name)
-            .find(|(_, flag)| flag.swap(false, Ordering::Relaxed));
-        Some(named.map_or("a stop signal", |((_, name), _)| name))
-    }
-
-    fn drain(&self) {
-        let mut buf = [0u8; 64];
-        while let Ok(n) = std::io::Read::read(&mut &self.wake, &mut buf) {
-            if n == 0 {
-                break;
-            }
-        }
-    }
-}
-
 /// How the main process ended: its status when it was our child, else unknown.
 type MainExit = Option<WaitStatus>;
-
-/// Where stopping the service stands.
-#[derive(Default)]
-struct Ending {
-    /// SIGKILL is due then.
-    kill_at: Option<Instant>,
-    /// SIGKILL was sent then.
-    killed_at: Option<Instant>,
-    /// The rest of the service was told to stop after the main process exited.
-    rest_signalled: bool,
-}
 
 struct Supervisor {
     options: Options,
@@ -144,7 +38,7 @@ struct Supervisor {
     received_any: bool,
     stop_requests: u32,
     ending: Ending,
-    fdstore: Vec<(String, OwnedFd)>,
+    fdstore: Store,
 }
 
 pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
@@ -184,6 +78,8 @@ pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
     let mut supervisor = Supervisor {
         state: State::new(options.service_type, timeouts, options.watchdog, start),
         access: options.notify_access,
+        fdstore: Store::new(options.fdstore_max),
+        ending: Ending::new(options.kill_mode, options.timeout_stop),
         options,
         listener,
         reporter,
@@ -193,8 +89,6 @@ pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
         main_exit: None,
         received_any: false,
         stop_requests: 0,
-        ending: Ending::default(),
-        fdstore: Vec::new(),
     };
     let code = supervisor.run_loop(&signals);
     let Supervisor { reporter, .. } = supervisor;
@@ -203,68 +97,18 @@ pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
     Ok(code)
 }
 
-/// The command, with NOTIFY_SOCKET (and WATCHDOG_USEC/WATCHDOG_PID) set, stdin /dev/null
-/// unless inherited, and (with --json) stdout sent to stderr.
-fn build_command(options: &Options, listener: &Listener) -> std::io::Result<Command> {
-    let Some((program, args)) = options.command.split_first() else {
-        return Err(std::io::Error::other("no command given"));
-    };
-    let mut command = match options.watchdog {
-        // WATCHDOG_PID must be the service's own pid, known only after fork: a shell sets it
-        // and execs the command in place, keeping the pid.
-        Some(_) => {
-            if !is_executable(program) {
-                // The shell would report this as exit 127 after starting; say it plainly.
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such executable",
-                ));
-            }
-            let mut sh = Command::new("/bin/sh");
-            sh.arg("-c")
-                .arg("WATCHDOG_PID=$$; export WATCHDOG_PID; exec \"$0\" \"$@\"")
-                .arg(program)
-                .args(args);
-            sh
-        }
-        None => {
-            let mut direct = Command::new(program);
-            direct.args(args);
-            direct
-        }
-    };
-    sdnotify_runtime::env::scrub(&mut command);
-    command.env("NOTIFY_SOCKET", listener.address());
-    if let Some(interval) = options.watchdog {
-        command.env("WATCHDOG_USEC", interval.as_micros().max(1).to_string());
-    }
-    let stdio = process::stdio(options.inherit_stdin, options.json)?;
-    command.stdin(stdio.stdin).stdout(stdio.stdout);
-    Ok(command)
-}
-
-/// Whether `program` names something the shell could execute (a path, or a name on $PATH).
-fn is_executable(program: &std::ffi::OsString) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let runnable = |p: &std::path::Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    let path = std::path::Path::new(program);
-    if program.to_string_lossy().contains('/') {
-        return runnable(path);
-    }
-    std::env::var_os("PATH")
-        .is_some_and(|dirs| std::env::split_paths(&dirs).any(|dir| runnable(&dir.join(program))))
-}
-
 impl Supervisor {
     fn run_loop(&mut self, signals: &Signals) -> u8 {
         loop {
             let now = Instant::now();
-            let next = [self.state.next_deadline(), self.ending.kill_at, self.give_up_at()]
-                .into_iter()
-                .flatten()
-                .min();
+            let next = [
+                self.state.next_deadline(),
+                self.ending.kill_at(),
+                self.ending.give_up_at(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let timeout = next.map_or(MAX_SLEEP, |at| at.saturating_duration_since(now).min(MAX_SLEEP));
             self.wait(signals, timeout);
             signals.drain();
@@ -276,7 +120,7 @@ impl Supervisor {
             let mut fx = Vec::new();
             self.state.check_deadlines(Instant::now(), &mut fx);
             self.apply(fx);
-            if self.ending.kill_at.is_some_and(|at| at <= Instant::now()) {
+            if self.ending.kill_at().is_some_and(|at| at <= Instant::now()) {
                 self.kill(Signal::KILL, "SIGKILL");
             }
             if let Some(code) = self.progress_ending() {
@@ -354,10 +198,13 @@ impl Supervisor {
         self.state.on_notice(&notice, Instant::now(), &mut fx);
         self.apply(fx);
         self.report_notice(&notice);
-        match &notice.fdstore {
-            Some(FdStore::Store { name }) => self.on_fdstore(name, std::mem::take(&mut fds)),
-            Some(FdStore::Remove { name }) => self.on_fdstore_remove(name),
-            None => {}
+        let stored = match &notice.fdstore {
+            Some(FdStore::Store { name }) => Some(self.fdstore.keep(name, std::mem::take(&mut fds))),
+            Some(FdStore::Remove { name }) => Some(self.fdstore.remove(name)),
+            None => None,
+        };
+        if let Some(event) = stored {
+            self.emit(event);
         }
         if !fds.is_empty() {
             self.emit(Event::StrayFds { fds: fds.len() });
@@ -434,40 +281,6 @@ impl Supervisor {
         });
     }
 
-    fn on_fdstore(&mut self, name: &str, fds: Vec<OwnedFd>) {
-        let room = self.options.fdstore_max.saturating_sub(self.fdstore.len());
-        if fds.len() > room {
-            return self.emit(Event::Rejected {
-                pid: Some(self.main.get()),
-                reason: format!(
-                    "FDSTORE=1 with {} fd(s), but only {room} more fit (--fdstore-max={}); closed",
-                    fds.len(),
-                    self.options.fdstore_max
-                ),
-            });
-        }
-        let count = fds.len();
-        self.fdstore
-            .extend(fds.into_iter().map(|fd| (name.to_owned(), fd)));
-        let stored = self.fdstore.len();
-        self.emit(Event::FdStore {
-            name: name.to_owned(),
-            fds: count,
-            stored,
-        });
-    }
-
-    fn on_fdstore_remove(&mut self, name: &str) {
-        let before = self.fdstore.len();
-        self.fdstore.retain(|(n, _)| n != name);
-        let stored = self.fdstore.len();
-        self.emit(Event::FdStoreRemove {
-            name: name.to_owned(),
-            removed: before.saturating_sub(stored),
-            stored,
-        });
-    }
-
     /// Reaps every child that ended and notices the main process's end, whether it was our
     /// child (its status) or not (its pidfd became readable; status unknown).
     fn track_processes(&mut self) {
@@ -524,60 +337,20 @@ impl Supervisor {
                 }
                 Effect::Stop { signal, name } => {
                     self.kill(signal, name);
-                    if signal != Signal::KILL {
-                        self.kill_quietly(Signal::CONT);
-                    }
-                    self.arm_kill();
+                    self.ending.arm();
                 }
-                Effect::AwaitStop => self.arm_kill(),
+                Effect::AwaitStop => self.ending.arm(),
                 Effect::SignalMain { signal, name } => self.signal_main(signal, name),
             }
         }
     }
 
-    fn arm_kill(&mut self) {
-        if self.ending.kill_at.is_none() && self.ending.killed_at.is_none() {
-            self.ending.kill_at = self
-                .options
-                .timeout_stop
-                .and_then(|t| Instant::now().checked_add(t));
-        }
-    }
-
-    /// A stop signal as `--kill-mode` sends it: every process of the service, or the main
-    /// process alone (`mixed`, `process`; SIGKILL reaches all with `mixed`).
+    /// A stop signal as `--kill-mode` sends it (see [`Ending::kill`]).
     fn kill(&mut self, signal: Signal, name: &'static str) {
-        let everyone = match self.options.kill_mode {
-            KillMode::ControlGroup => true,
-            KillMode::Mixed => signal == Signal::KILL,
-            KillMode::Process => false,
-        };
-        if everyone {
-            let count = process::signal_all(signal);
-            if count > 0 {
-                self.emit(Event::Signal {
-                    signal: name,
-                    target: format!("{count} process(es) of the service"),
-                });
-            }
-        } else {
-            self.signal_main(signal, name);
-        }
-        if signal == Signal::KILL {
-            self.ending.kill_at = None;
-            self.ending.killed_at = Some(Instant::now());
-        }
-    }
-
-    fn kill_quietly(&self, signal: Signal) {
-        match self.options.kill_mode {
-            KillMode::ControlGroup => {
-                process::signal_all(signal);
-            }
-            KillMode::Mixed | KillMode::Process => {
-                process::signal(self.main, signal);
-            }
-        }
+        let main = self.main_exit.is_none().then_some(self.main);
+        let mut events = Vec::new();
+        self.ending.kill(main, signal, name, &mut events);
+        events.into_iter().for_each(|e| self.emit(e));
     }
 
     fn signal_main(&mut self, signal: Signal, name: &'static str) {
@@ -589,10 +362,6 @@ impl Supervisor {
         }
     }
 
-    fn give_up_at(&self) -> Option<Instant> {
-        self.ending.killed_at.and_then(|at| at.checked_add(AFTER_SIGKILL))
-    }
-
     /// After the main process exited: the rest of the service goes too (as a cgroup's), then
     /// the supervisor ends. `Some(code)` once it is done.
     fn progress_ending(&mut self) -> Option<u8> {
@@ -602,22 +371,12 @@ impl Supervisor {
             KillMode::Process => Vec::new(),
             KillMode::ControlGroup | KillMode::Mixed => process::descendants(),
         };
-        if rest.is_empty() || self.give_up_at().is_some_and(|at| at <= now) {
+        if rest.is_empty() || self.ending.give_up_at().is_some_and(|at| at <= now) {
             return Some(self.finish(status, &rest));
         }
-        if !self.ending.rest_signalled {
-            self.ending.rest_signalled = true;
-            match self.options.kill_mode {
-                KillMode::Mixed => self.kill(Signal::KILL, "SIGKILL"),
-                _ => {
-                    if self.ending.killed_at.is_none() {
-                        self.kill(Signal::TERM, "SIGTERM");
-                        self.kill_quietly(Signal::CONT);
-                        self.arm_kill();
-                    }
-                }
-            }
-        }
+        let mut events = Vec::new();
+        self.ending.end_the_rest(&mut events);
+        events.into_iter().for_each(|e| self.emit(e));
         // Killed processes that are our children are reaped on the next pass.
         None
     }

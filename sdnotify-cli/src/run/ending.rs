@@ -1,0 +1,113 @@
+//! Ending the service as a cgroup ends: the stop signal by `--kill-mode`, SIGCONT so stopped
+//! processes see it, SIGKILL after `--timeout-stop`, and the rest of the service after the main
+//! process is gone.
+
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+use sdnotify_runtime::Pid;
+
+use super::event::Event;
+use super::{process, KillMode};
+
+/// How long processes get to vanish after SIGKILL before the supervisor gives up on them.
+const AFTER_SIGKILL: Duration = Duration::from_secs(5);
+
+pub(crate) struct Ending {
+    mode: KillMode,
+    timeout_stop: Option<Duration>,
+    /// SIGKILL is due then.
+    kill_at: Option<Instant>,
+    /// SIGKILL was sent then.
+    killed_at: Option<Instant>,
+    /// The rest of the service was told to stop after the main process exited.
+    rest_signalled: bool,
+}
+
+impl Ending {
+    pub(crate) fn new(mode: KillMode, timeout_stop: Option<Duration>) -> Ending {
+        Ending {
+            mode,
+            timeout_stop,
+            kill_at: None,
+            killed_at: None,
+            rest_signalled: false,
+        }
+    }
+
+    pub(crate) fn kill_at(&self) -> Option<Instant> {
+        self.kill_at
+    }
+
+    /// When the supervisor stops waiting for processes that outlived SIGKILL.
+    pub(crate) fn give_up_at(&self) -> Option<Instant> {
+        self.killed_at.and_then(|at| at.checked_add(AFTER_SIGKILL))
+    }
+
+    /// Starts the `--timeout-stop` clock (once; never with an infinite timeout).
+    pub(crate) fn arm(&mut self) {
+        if self.kill_at.is_none() && self.killed_at.is_none() {
+            self.kill_at = self.timeout_stop.and_then(|t| Instant::now().checked_add(t));
+        }
+    }
+
+    /// `signal` as `--kill-mode` sends it: every process of the service (`control-group`, and
+    /// SIGKILL with `mixed`), or the main process alone (`main`, if it still runs). A stop
+    /// signal other than SIGKILL is followed by SIGCONT, as systemd does.
+    pub(crate) fn kill(
+        &mut self,
+        main: Option<Pid>,
+        signal: Signal,
+        name: &'static str,
+        events: &mut Vec<Event>,
+    ) {
+        let everyone = match self.mode {
+            KillMode::ControlGroup => true,
+            KillMode::Mixed => signal == Signal::KILL,
+            KillMode::Process => false,
+        };
+        if everyone {
+            let count = process::signal_all(signal);
+            if count > 0 {
+                events.push(Event::Signal {
+                    signal: name,
+                    target: format!("{count} process(es) of the service"),
+                });
+            }
+            if signal != Signal::KILL {
+                process::signal_all(Signal::CONT);
+            }
+        } else if let Some(main) = main {
+            if process::signal(main, signal) {
+                events.push(Event::Signal {
+                    signal: name,
+                    target: format!("pid {main} (the main process)"),
+                });
+                if signal != Signal::KILL {
+                    process::signal(main, Signal::CONT);
+                }
+            }
+        }
+        if signal == Signal::KILL {
+            self.kill_at = None;
+            self.killed_at = Some(Instant::now());
+        }
+    }
+
+    /// After the main process exited, once: SIGKILL to the rest with `mixed`, SIGTERM (then
+    /// SIGKILL after `--timeout-stop`) with `control-group`.
+    pub(crate) fn end_the_rest(&mut self, events: &mut Vec<Event>) {
+        if self.rest_signalled || self.killed_at.is_some() {
+            return;
+        }
+        self.rest_signalled = true;
+        match self.mode {
+            KillMode::Mixed => self.kill(None, Signal::KILL, "SIGKILL", events),
+            KillMode::ControlGroup => {
+                self.kill(None, Signal::TERM, "SIGTERM", events);
+                self.arm();
+            }
+            KillMode::Process => {}
+        }
+    }
+}

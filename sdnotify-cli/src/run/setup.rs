@@ -1,0 +1,156 @@
+//! What the supervisor sets up before its loop: the socket's private directory, the signals it
+//! reacts to, and the service's command line and environment.
+
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use sdnotify_runtime::manager::Listener;
+
+use super::{process, Options};
+
+/// A private directory for the socket, removed (with the socket) when the supervisor ends.
+/// Mode 0711 and a 0666 socket, so a service that drops privileges still reaches it; who may
+/// send is decided by the sender's pid, not by file permissions.
+pub(crate) struct PrivateDir(pub(crate) PathBuf);
+
+impl PrivateDir {
+    pub(crate) fn create() -> std::io::Result<PrivateDir> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let mut last = None;
+        for attempt in 0..16u32 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let name = format!("sdnotify-run-{}-{nanos:x}{attempt}", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o711))?;
+                    return Ok(PrivateDir(path));
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("no directory name left")))
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Signals the loop reacts to, set by signal-hook's handlers.
+pub(crate) struct Signals {
+    stop: Arc<AtomicBool>,
+    stop_name: [Arc<AtomicBool>; 4],
+    pub(crate) wake: UnixStream,
+}
+
+const STOP_SIGNALS: [(i32, &str); 4] = [
+    (signal_hook::consts::SIGTERM, "SIGTERM"),
+    (signal_hook::consts::SIGINT, "SIGINT"),
+    (signal_hook::consts::SIGHUP, "SIGHUP"),
+    (signal_hook::consts::SIGQUIT, "SIGQUIT"),
+];
+
+impl Signals {
+    /// SIGTERM, SIGINT, SIGHUP and SIGQUIT stop the service (each would otherwise end the
+    /// supervisor and orphan it); SIGCHLD wakes the loop.
+    pub(crate) fn register() -> std::io::Result<Signals> {
+        let (wake, wake_write) = UnixStream::pair()?;
+        wake.set_nonblocking(true)?;
+        wake_write.set_nonblocking(true)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_name = [(); 4].map(|()| Arc::new(AtomicBool::new(false)));
+        for ((signal, _), flag) in STOP_SIGNALS.iter().zip(&stop_name) {
+            signal_hook::flag::register(*signal, Arc::clone(flag))?;
+            signal_hook::flag::register(*signal, Arc::clone(&stop))?;
+            signal_hook::low_level::pipe::register(*signal, wake_write.try_clone()?)?;
+        }
+        signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, wake_write)?;
+        Ok(Signals {
+            stop,
+            stop_name,
+            wake,
+        })
+    }
+
+    pub(crate) fn take_stop(&self) -> Option<&'static str> {
+        if !self.stop.swap(false, Ordering::Relaxed) {
+            return None;
+        }
+        let named = STOP_SIGNALS
+            .iter()
+            .zip(&self.stop_name)
+            .find(|(_, flag)| flag.swap(false, Ordering::Relaxed));
+        Some(named.map_or("a stop signal", |((_, name), _)| name))
+    }
+
+    pub(crate) fn drain(&self) {
+        let mut buf = [0u8; 64];
+        while let Ok(n) = std::io::Read::read(&mut &self.wake, &mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+}
+
+/// The command, with NOTIFY_SOCKET (and WATCHDOG_USEC/WATCHDOG_PID) set, stdin /dev/null
+/// unless inherited, and (with --json) stdout sent to stderr.
+pub(crate) fn build_command(options: &Options, listener: &Listener) -> std::io::Result<Command> {
+    let Some((program, args)) = options.command.split_first() else {
+        return Err(std::io::Error::other("no command given"));
+    };
+    let mut command = match options.watchdog {
+        // WATCHDOG_PID must be the service's own pid, known only after fork: a shell sets it
+        // and execs the command in place, keeping the pid.
+        Some(_) => {
+            if !is_executable(program) {
+                // The shell would report this as exit 127 after starting; say it plainly.
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such executable",
+                ));
+            }
+            let mut sh = Command::new("/bin/sh");
+            sh.arg("-c")
+                .arg("WATCHDOG_PID=$$; export WATCHDOG_PID; exec \"$0\" \"$@\"")
+                .arg(program)
+                .args(args);
+            sh
+        }
+        None => {
+            let mut direct = Command::new(program);
+            direct.args(args);
+            direct
+        }
+    };
+    sdnotify_runtime::env::scrub(&mut command);
+    command.env("NOTIFY_SOCKET", listener.address());
+    if let Some(interval) = options.watchdog {
+        command.env("WATCHDOG_USEC", interval.as_micros().max(1).to_string());
+    }
+    let stdio = process::stdio(options.inherit_stdin, options.json)?;
+    command.stdin(stdio.stdin).stdout(stdio.stdout);
+    Ok(command)
+}
+
+/// Whether `program` names something the shell could execute (a path, or a name on $PATH).
+fn is_executable(program: &std::ffi::OsString) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let path = std::path::Path::new(program);
+    if program.to_string_lossy().contains('/') {
+        return runnable(path);
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|dirs| std::env::split_paths(&dirs).any(|dir| runnable(&dir.join(program))))
+}
