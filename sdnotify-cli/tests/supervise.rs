@@ -42,6 +42,20 @@ fn service_scenario_entry_point() {
             notifier.notify_with_fds(&[State::FdStore], &fds).unwrap();
             notifier.notify(&[State::Ready]).unwrap();
         }
+        // The newest protocol's handover: the new main process by pidfd (MAINPIDFD=1 + fd).
+        "pidfd-handover" => {
+            let daemon = Command::new("sh")
+                .args(["-c", "sleep 0.5; exit 7"])
+                .spawn()
+                .unwrap();
+            let pid = rustix::process::Pid::from_raw(daemon.id() as i32).unwrap();
+            let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).unwrap();
+            let msg = Message::from_raw("MAINPIDFD=1\nREADY=1").unwrap();
+            notifier
+                .send(&msg, &[std::os::fd::AsFd::as_fd(&pidfd)], None)
+                .unwrap();
+            notifier.barrier(Duration::from_secs(5)).unwrap();
+        }
         "flood" => {
             for i in 0..20_000 {
                 notifier
@@ -138,6 +152,15 @@ fn the_main_process_hands_over_and_its_exit_status_counts() {
     );
     assert!(r.t("process-exited") < r.t("exited"));
     assert_eq!(r.first("exited")["code"].as_i64(), Some(5));
+}
+
+#[test]
+fn the_main_process_hands_over_by_pidfd() {
+    let r = scenario("pidfd-handover", &[]);
+    assert_eq!(r.code, Some(7), "{:?} {}", r.names(), r.stderr);
+    let first = r.first("started")["pid"].as_u64().unwrap();
+    assert_eq!(r.first("mainpid")["previous"].as_u64(), Some(first));
+    assert_eq!(r.first("exited")["code"].as_i64(), Some(7));
 }
 
 #[test]
