@@ -44,6 +44,9 @@ fn service_scenario_entry_point() {
         }
         // The newest protocol's handover: the new main process by pidfd (MAINPIDFD=1 + fd).
         "pidfd-handover" => {
+            // Never waited for here: it becomes the service's main process, reaped by the
+            // supervisor once this process exits.
+            #[allow(clippy::zombie_processes)]
             let daemon = Command::new("sh")
                 .args(["-c", "sleep 0.5; exit 7"])
                 .spawn()

@@ -359,6 +359,10 @@ mod tests {
         (State::new(ty, timeouts, Some(Duration::from_secs(2)), now), now)
     }
 
+    const READY: Lifecycle = Lifecycle::Ready {
+        with_reloading: false,
+    };
+
     fn with(lifecycle: Lifecycle, monotonic_usec: Option<u64>) -> Notice {
         Notice {
             lifecycle: Some(lifecycle),
@@ -374,16 +378,7 @@ mod tests {
         let mut fx = Vec::new();
         s.on_notice(&with(Lifecycle::Reloading, None), now, &mut fx);
         assert_eq!(s.phase, Phase::Activating);
-        s.on_notice(
-            &with(
-                Lifecycle::Ready {
-                    with_reloading: false,
-                },
-                None,
-            ),
-            now,
-            &mut fx,
-        );
+        s.on_notice(&with(READY, None), now, &mut fx);
         assert_eq!(s.phase, Phase::Active);
     }
 
@@ -391,46 +386,19 @@ mod tests {
     fn the_reload_handshake_and_a_reload_timeout_that_keeps_the_service() {
         let (mut s, now) = state(ServiceType::NotifyReload);
         let mut fx = Vec::new();
-        s.on_notice(
-            &with(
-                Lifecycle::Ready {
-                    with_reloading: false,
-                },
-                None,
-            ),
-            now,
-            &mut fx,
-        );
+        s.on_notice(&with(READY, None), now, &mut fx);
         s.check_deadlines(now + Duration::from_secs(1), &mut fx);
         let Phase::ReloadSignal { begin_usec } = s.phase else {
             panic!("{:?}", s.phase)
         };
-        s.on_notice(
-            &with(
-                Lifecycle::Ready {
-                    with_reloading: false,
-                },
-                None,
-            ),
-            now,
-            &mut fx,
-        );
+        s.on_notice(&with(READY, None), now, &mut fx);
         assert!(
             matches!(s.phase, Phase::ReloadSignal { .. }),
             "a bare READY=1 is ignored"
         );
         s.on_notice(&with(Lifecycle::Reloading, Some(begin_usec)), now, &mut fx);
         assert_eq!(s.phase, Phase::ReloadNotify);
-        s.on_notice(
-            &with(
-                Lifecycle::Ready {
-                    with_reloading: false,
-                },
-                None,
-            ),
-            now,
-            &mut fx,
-        );
+        s.on_notice(&with(READY, None), now, &mut fx);
         assert_eq!(s.phase, Phase::Active);
         // A reload the service starts itself, never finished: fails, the service stays.
         s.on_notice(&with(Lifecycle::Reloading, None), now, &mut fx);
@@ -443,16 +411,7 @@ mod tests {
     fn stopping_wins_and_disarms_the_watchdog() {
         let (mut s, now) = state(ServiceType::Notify);
         let mut fx = Vec::new();
-        s.on_notice(
-            &with(
-                Lifecycle::Ready {
-                    with_reloading: false,
-                },
-                None,
-            ),
-            now,
-            &mut fx,
-        );
+        s.on_notice(&with(READY, None), now, &mut fx);
         s.on_notice(&with(Lifecycle::Stopping, None), now, &mut fx);
         assert_eq!(s.phase, Phase::Deactivating);
         assert_eq!(s.next_deadline(), None);
@@ -468,16 +427,7 @@ mod tests {
         };
         let mut s = State::new(ServiceType::NotifyReload, timeouts, Some(Duration::MAX), now);
         let mut fx = Vec::new();
-        s.on_notice(
-            &with(
-                Lifecycle::Ready {
-                    with_reloading: false,
-                },
-                None,
-            ),
-            now,
-            &mut fx,
-        );
+        s.on_notice(&with(READY, None), now, &mut fx);
         s.on_notice(
             &Notice {
                 extend: Some(Duration::MAX),
