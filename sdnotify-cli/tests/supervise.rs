@@ -167,6 +167,18 @@ fn the_main_process_hands_over_by_pidfd() {
 }
 
 #[test]
+fn a_main_process_in_a_session_of_its_own_is_reaped_with_its_status() {
+    // wait(-1), not waitpid(0, …): php-fpm and setsid leave the supervisor's process group.
+    let r = run(
+        &[],
+        &["sh", "-c", "exec setsid sh -c 'sdnotify --ready; exit 3'"],
+        &[],
+    );
+    assert_eq!(r.code, Some(3), "{:?}", r.names());
+    assert_eq!(r.first("exited")["code"].as_i64(), Some(3));
+}
+
+#[test]
 fn a_descendant_in_its_own_session_ends_with_the_service() {
     let dir = tempdir("escape");
     let pidfile = dir.join("pid");

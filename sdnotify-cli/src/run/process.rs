@@ -50,7 +50,9 @@ pub(crate) fn stdio(inherit_stdin: bool, json: bool) -> io::Result<Stdio3> {
 /// Children that ended, reaped now: the service's own and orphans handed to us.
 pub(crate) fn reap() -> Vec<(Pid, WaitStatus)> {
     let mut ended = Vec::new();
-    while let Ok(Some((pid, status))) = rustix::process::waitpid(None, WaitOptions::NOHANG) {
+    // wait(2)'s -1: rustix's waitpid(None) is 0, the caller's process group only, which
+    // misses a service that made a group or session of its own (php-fpm, setsid).
+    while let Ok(Some((pid, status))) = rustix::process::wait(WaitOptions::NOHANG) {
         if let Some(pid) = Pid::new(pid.as_raw_nonzero().get().unsigned_abs()) {
             ended.push((pid, status));
         }
