@@ -22,6 +22,8 @@ pub(crate) struct Args {
     pub(crate) fdname: Option<String>,
     pub(crate) fork: bool,
     pub(crate) quiet: bool,
+    /// `--generate=WHAT`: print the man page or a completion script.
+    pub(crate) generate: Option<String>,
     /// `VARIABLE=VALUE` operands (with `--fork`, the command), any bytes but NUL.
     pub(crate) operands: Vec<OsString>,
 }
@@ -113,6 +115,13 @@ pub(crate) fn command() -> Command {
                 .action(ArgAction::SetTrue),
         )
         .arg(
+            Arg::new("generate")
+                .long("generate")
+                .value_name("WHAT")
+                .help("Print the man page or a shell completion script (not in systemd-notify)")
+                .value_parser(crate::generate::KINDS),
+        )
+        .arg(
             Arg::new("version")
                 .long("version")
                 .help("Show package version")
@@ -152,6 +161,7 @@ fn from_matches(m: &ArgMatches) -> Args {
         fdname: string("fdname"),
         fork: m.get_flag("fork"),
         quiet: m.get_flag("quiet"),
+        generate: string("generate"),
         operands: m
             .get_many::<OsString>("operands")
             .map(|v| v.cloned().collect())

@@ -3,6 +3,7 @@
 mod args;
 mod compose;
 mod fork;
+mod generate;
 mod notify;
 mod run;
 mod user;

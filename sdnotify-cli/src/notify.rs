@@ -37,6 +37,9 @@ pub(crate) fn main(argv: Vec<OsString>) -> Result<ExitCode, String> {
         }
         Err(Usage::Other(message)) => return Err(message),
     };
+    if let Some(what) = &args.generate {
+        return crate::generate::print(what);
+    }
     if args.booted {
         return Ok(if sdnotify_runtime::booted() {
             ExitCode::SUCCESS

@@ -68,7 +68,7 @@ pub(crate) struct Options {
     pub(crate) command: Vec<OsString>,
 }
 
-fn command() -> Command {
+pub(crate) fn command() -> Command {
     let duration = |name: &'static str, help: &'static str| {
         Arg::new(name)
             .long(name)
