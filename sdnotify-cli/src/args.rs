@@ -5,6 +5,9 @@ use std::ffi::OsString;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
+/// What `--generate` can print (see `generate.rs`).
+pub(crate) const GENERATE_KINDS: [&str; 4] = ["man", "complete-bash", "complete-zsh", "complete-fish"];
+
 /// What the command line asks for.
 #[derive(Debug, Default)]
 pub(crate) struct Args {
@@ -119,7 +122,7 @@ pub(crate) fn command() -> Command {
                 .long("generate")
                 .value_name("WHAT")
                 .help("Print the man page or a shell completion script (not in systemd-notify)")
-                .value_parser(crate::generate::KINDS),
+                .value_parser(GENERATE_KINDS),
         )
         .arg(
             Arg::new("version")

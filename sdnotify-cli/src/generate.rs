@@ -6,8 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Arg, Command};
 
-pub(crate) const KINDS: [&str; 4] = ["man", "complete-bash", "complete-zsh", "complete-fish"];
-
 pub(crate) fn print(what: &str) -> Result<ExitCode, String> {
     let mut out = Vec::new();
     match what {

@@ -379,8 +379,17 @@ fn the_readme_table_matches_what_the_code_does() {
         );
     }
     let table = render(&rows);
+    // The table lives in the workspace's README; a standalone package has none to compare.
     let readme_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
-    let readme = std::fs::read_to_string(readme_path).unwrap();
+    let Ok(readme) = std::fs::read_to_string(readme_path) else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "the workspace README is missing"
+        );
+        println!("SKIPPED the README comparison: no workspace README.md beside this package");
+        return;
+    };
     let (Some(start), Some(end)) = (readme.find(BEGIN), readme.find(END)) else {
         panic!("README.md has no bad-input table markers");
     };

@@ -15,9 +15,12 @@ const SCENARIO: &str = "SDNOTIFY_RUN_TEST_SCENARIO";
 
 #[test]
 fn the_demo_service_ready_status_watchdog_stopping() {
+    let Some(example_service) = example("service") else {
+        return;
+    };
     let r = run(
         &["--watchdog=400ms"],
-        &[&example("service")],
+        &[&example_service],
         &[("SERVICE_RUN_SECS", "1.2")],
     );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
@@ -41,9 +44,12 @@ fn the_demo_service_ready_status_watchdog_stopping() {
 
 #[test]
 fn a_wedged_heartbeat_service_is_killed_by_the_watchdog() {
+    let Some(example_watchdog_heartbeat) = example("watchdog_heartbeat") else {
+        return;
+    };
     let r = run(
         &["--watchdog=300ms", "--timeout-stop=2s"],
-        &[&example("watchdog_heartbeat")],
+        &[&example_watchdog_heartbeat],
         &[("EXAMPLE_WEDGE_AFTER_MS", "600"), ("EXAMPLE_RUN_MS", "10000")],
     );
     assert_eq!(

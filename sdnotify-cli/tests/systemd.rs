@@ -50,6 +50,9 @@ fn state(props: &HashMap<String, String>) -> &str {
 
 #[test]
 fn type_notify_is_activating_until_init_completes_then_active_with_exact_status() {
+    let Some(example_service) = example("service") else {
+        return;
+    };
     let Some(manager) = require("type_notify_is_activating_until_init_completes") else {
         return;
     };
@@ -64,7 +67,7 @@ fn type_notify_is_activating_until_init_completes_then_active_with_exact_status(
             "SERVICE_RUN_SECS=30",
             r"SERVICE_NAME=C:\data\n and \\ two",
         ],
-        &[&example("service")],
+        &[&example_service],
     );
     let during = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| {
         state(p) == "activating" && p["StatusText"] == "loading configuration"
@@ -93,6 +96,9 @@ fn type_notify_is_activating_until_init_completes_then_active_with_exact_status(
 
 #[test]
 fn watchdog_auto_keeps_the_unit_alive() {
+    let Some(example_watchdog_auto) = example("watchdog_auto") else {
+        return;
+    };
     let Some(manager) = require("watchdog_auto_keeps_the_unit_alive") else {
         return;
     };
@@ -102,7 +108,7 @@ fn watchdog_auto_keeps_the_unit_alive() {
         unit,
         &["Type=notify", "WatchdogSec=1"],
         &["EXAMPLE_RUN_MS=20000"],
-        &[&example("watchdog_auto")],
+        &[&example_watchdog_auto],
     );
     let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
     assert_eq!(state(&active), "active", "{active:?}");
@@ -119,6 +125,9 @@ fn watchdog_auto_keeps_the_unit_alive() {
 
 #[test]
 fn a_wedged_heartbeat_loop_ends_with_result_watchdog() {
+    let Some(example_watchdog_heartbeat) = example("watchdog_heartbeat") else {
+        return;
+    };
     let Some(manager) = require("a_wedged_heartbeat_loop_ends_with_result_watchdog") else {
         return;
     };
@@ -128,7 +137,7 @@ fn a_wedged_heartbeat_loop_ends_with_result_watchdog() {
         unit,
         &["Type=notify", "WatchdogSec=1"],
         &["EXAMPLE_WEDGE_AFTER_MS=1500", "EXAMPLE_RUN_MS=60000"],
-        &[&example("watchdog_heartbeat")],
+        &[&example_watchdog_heartbeat],
     );
     let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
     assert_eq!(state(&active), "active");
@@ -140,11 +149,14 @@ fn a_wedged_heartbeat_loop_ends_with_result_watchdog() {
 
 #[test]
 fn err_in_init_fails_the_unit_with_the_error_and_never_ready() {
+    let Some(example_init_error) = example("init_error") else {
+        return;
+    };
     let Some(manager) = require("err_in_init_fails_the_unit") else {
         return;
     };
     let unit = "sdnotify-init-error.service";
-    start(&manager, unit, &["Type=notify"], &[], &[&example("init_error")]);
+    start(&manager, unit, &["Type=notify"], &[], &[&example_init_error]);
     let failed = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "failed");
     assert_eq!(state(&failed), "failed", "{failed:?}");
     assert_eq!(failed["ExecMainStatus"], "1");
@@ -160,11 +172,14 @@ fn err_in_init_fails_the_unit_with_the_error_and_never_ready() {
 
 #[test]
 fn a_panic_sends_stopping_and_exits_101() {
+    let Some(example_panic) = example("panic") else {
+        return;
+    };
     let Some(manager) = require("a_panic_sends_stopping_and_exits_101") else {
         return;
     };
     let unit = "sdnotify-panic.service";
-    start(&manager, unit, &["Type=notify"], &[], &[&example("panic")]);
+    start(&manager, unit, &["Type=notify"], &[], &[&example_panic]);
     let failed = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "failed");
     assert_eq!(state(&failed), "failed", "{failed:?}");
     assert_eq!(failed["ExecMainStatus"], "101");
