@@ -139,6 +139,25 @@ fn hostile_main_pids_are_refused_and_nothing_outside_is_signalled() {
 }
 
 #[test]
+fn time_spans_as_systemd_reads_them_and_zero_means_no_timeout() {
+    // 0 is no start timeout (systemd's TimeoutStartSec=0), not an immediate kill.
+    let script = "sleep 1.2; sdnotify --ready";
+    let r = run(
+        &["--timeout-start=0", "--timeout-stop=1min 30s"],
+        &["sh", "-c", script],
+        &[],
+    );
+    assert_eq!(r.code, Some(0), "{:?} {}", r.names(), r.stderr);
+    assert_eq!(r.count("start-timeout"), 0);
+    let r = run(
+        &["--timeout-start=infinity", "--watchdog=0"],
+        &["sh", "-c", "sdnotify --ready"],
+        &[],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+}
+
+#[test]
 fn the_main_process_hands_over_and_its_exit_status_counts() {
     // A first process starts the daemon and exits 0; the daemon says it is the main process
     // with READY=1, and exits 5 later: systemd 252 keeps the unit active and reports status 5.
