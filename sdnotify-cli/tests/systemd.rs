@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use support::example;
-use support::user_manager::{require, say, UserManager};
+use support::user_manager::{require_on, say, Systemd, UserManager};
 
 const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
 
@@ -34,6 +34,22 @@ fn start(manager: &UserManager, unit: &str, properties: &[&str], env: &[&str], c
     );
 }
 
+/// The cargo target directory, bound inside a tree's manager so units can run what was built.
+fn target_dir() -> std::path::PathBuf {
+    let bin = std::path::PathBuf::from(SDNOTIFY);
+    bin.parent().and_then(|p| p.parent()).unwrap().to_path_buf()
+}
+
+/// A manager of each systemd (the host's, then Debian trixie's and sid's trees where present),
+/// one after the other, each saying which version the test runs on.
+fn managers(test: &str) -> impl Iterator<Item = UserManager> + '_ {
+    Systemd::all().into_iter().filter_map(move |systemd| {
+        let manager = require_on(test, &systemd, &[&target_dir()])?;
+        say(&format!("{test}: running on systemd {}", manager.version));
+        Some(manager)
+    })
+}
+
 const PROPS: &[&str] = &[
     "ActiveState",
     "SubState",
@@ -53,45 +69,44 @@ fn type_notify_is_activating_until_init_completes_then_active_with_exact_status(
     let Some(example_service) = example("service") else {
         return;
     };
-    let Some(manager) = require("type_notify_is_activating_until_init_completes") else {
-        return;
-    };
-    let unit = "sdnotify-service.service";
-    let began = Instant::now();
-    start(
-        &manager,
-        unit,
-        &["Type=notify"],
-        &[
-            "SERVICE_INIT_MS=1500",
-            "SERVICE_RUN_SECS=30",
-            r"SERVICE_NAME=C:\data\n and \\ two",
-        ],
-        &[&example_service],
-    );
-    let during = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| {
-        state(p) == "activating" && p["StatusText"] == "loading configuration"
-    });
-    assert_eq!(state(&during), "activating", "{during:?}");
-    assert_eq!(
-        during["StatusText"], "loading configuration",
-        "status! before READY is shown while activating"
-    );
-    let after = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "active");
-    assert_eq!(state(&after), "active", "{after:?}");
-    assert!(
-        began.elapsed() >= Duration::from_millis(1500),
-        "active only after the 1.5 s init"
-    );
-    let status = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| {
-        p["StatusText"].contains("listening")
-    });
-    let text = &status["StatusText"];
-    assert!(
-        text.starts_with(r"C:\data\n and \\ two listening on 127.0.0.1:"),
-        "backslashes arrive as written: {text:?}"
-    );
-    let _ = manager.systemctl(&["stop", unit]);
+    for manager in managers("type_notify_is_activating_until_init_completes") {
+        let unit = "sdnotify-service.service";
+        let began = Instant::now();
+        start(
+            &manager,
+            unit,
+            &["Type=notify"],
+            &[
+                "SERVICE_INIT_MS=1500",
+                "SERVICE_RUN_SECS=30",
+                r"SERVICE_NAME=C:\data\n and \\ two",
+            ],
+            &[&example_service],
+        );
+        let during = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| {
+            state(p) == "activating" && p["StatusText"] == "loading configuration"
+        });
+        assert_eq!(state(&during), "activating", "{during:?}");
+        assert_eq!(
+            during["StatusText"], "loading configuration",
+            "status! before READY is shown while activating"
+        );
+        let after = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "active");
+        assert_eq!(state(&after), "active", "{after:?}");
+        assert!(
+            began.elapsed() >= Duration::from_millis(1500),
+            "active only after the 1.5 s init"
+        );
+        let status = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| {
+            p["StatusText"].contains("listening")
+        });
+        let text = &status["StatusText"];
+        assert!(
+            text.starts_with(r"C:\data\n and \\ two listening on 127.0.0.1:"),
+            "backslashes arrive as written: {text:?}"
+        );
+        let _ = manager.systemctl(&["stop", unit]);
+    }
 }
 
 #[test]
@@ -99,28 +114,27 @@ fn watchdog_auto_keeps_the_unit_alive() {
     let Some(example_watchdog_auto) = example("watchdog_auto") else {
         return;
     };
-    let Some(manager) = require("watchdog_auto_keeps_the_unit_alive") else {
-        return;
-    };
-    let unit = "sdnotify-watchdog-auto.service";
-    start(
-        &manager,
-        unit,
-        &["Type=notify", "WatchdogSec=1"],
-        &["EXAMPLE_RUN_MS=20000"],
-        &[&example_watchdog_auto],
-    );
-    let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
-    assert_eq!(state(&active), "active", "{active:?}");
-    std::thread::sleep(Duration::from_secs(5));
-    let later = manager.show(unit, PROPS);
-    assert_eq!(
-        (state(&later), later["SubState"].as_str()),
-        ("active", "running"),
-        "{later:?}"
-    );
-    assert_eq!(later["Result"], "success");
-    let _ = manager.systemctl(&["stop", unit]);
+    for manager in managers("watchdog_auto_keeps_the_unit_alive") {
+        let unit = "sdnotify-watchdog-auto.service";
+        start(
+            &manager,
+            unit,
+            &["Type=notify", "WatchdogSec=1"],
+            &["EXAMPLE_RUN_MS=20000"],
+            &[&example_watchdog_auto],
+        );
+        let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
+        assert_eq!(state(&active), "active", "{active:?}");
+        std::thread::sleep(Duration::from_secs(5));
+        let later = manager.show(unit, PROPS);
+        assert_eq!(
+            (state(&later), later["SubState"].as_str()),
+            ("active", "running"),
+            "{later:?}"
+        );
+        assert_eq!(later["Result"], "success");
+        let _ = manager.systemctl(&["stop", unit]);
+    }
 }
 
 #[test]
@@ -128,23 +142,22 @@ fn a_wedged_heartbeat_loop_ends_with_result_watchdog() {
     let Some(example_watchdog_heartbeat) = example("watchdog_heartbeat") else {
         return;
     };
-    let Some(manager) = require("a_wedged_heartbeat_loop_ends_with_result_watchdog") else {
-        return;
-    };
-    let unit = "sdnotify-wedged.service";
-    start(
-        &manager,
-        unit,
-        &["Type=notify", "WatchdogSec=1"],
-        &["EXAMPLE_WEDGE_AFTER_MS=1500", "EXAMPLE_RUN_MS=60000"],
-        &[&example_watchdog_heartbeat],
-    );
-    let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
-    assert_eq!(state(&active), "active");
-    let ended = manager.wait_for(unit, PROPS, Duration::from_secs(15), |p| {
-        p["Result"] == "watchdog"
-    });
-    assert_eq!(ended["Result"], "watchdog", "{ended:?}");
+    for manager in managers("a_wedged_heartbeat_loop_ends_with_result_watchdog") {
+        let unit = "sdnotify-wedged.service";
+        start(
+            &manager,
+            unit,
+            &["Type=notify", "WatchdogSec=1"],
+            &["EXAMPLE_WEDGE_AFTER_MS=1500", "EXAMPLE_RUN_MS=60000"],
+            &[&example_watchdog_heartbeat],
+        );
+        let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
+        assert_eq!(state(&active), "active");
+        let ended = manager.wait_for(unit, PROPS, Duration::from_secs(15), |p| {
+            p["Result"] == "watchdog"
+        });
+        assert_eq!(ended["Result"], "watchdog", "{ended:?}");
+    }
 }
 
 #[test]
@@ -152,22 +165,21 @@ fn err_in_init_fails_the_unit_with_the_error_and_never_ready() {
     let Some(example_init_error) = example("init_error") else {
         return;
     };
-    let Some(manager) = require("err_in_init_fails_the_unit") else {
-        return;
-    };
-    let unit = "sdnotify-init-error.service";
-    start(&manager, unit, &["Type=notify"], &[], &[&example_init_error]);
-    let failed = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "failed");
-    assert_eq!(state(&failed), "failed", "{failed:?}");
-    assert_eq!(failed["ExecMainStatus"], "1");
-    assert!(
-        failed["StatusText"].starts_with("failed: Os { code: 2"),
-        "{failed:?}"
-    );
-    assert_eq!(
-        failed["ActiveEnterTimestampMonotonic"], "0",
-        "never became active: READY was never seen"
-    );
+    for manager in managers("err_in_init_fails_the_unit") {
+        let unit = "sdnotify-init-error.service";
+        start(&manager, unit, &["Type=notify"], &[], &[&example_init_error]);
+        let failed = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "failed");
+        assert_eq!(state(&failed), "failed", "{failed:?}");
+        assert_eq!(failed["ExecMainStatus"], "1");
+        assert!(
+            failed["StatusText"].starts_with("failed: Os { code: 2"),
+            "{failed:?}"
+        );
+        assert_eq!(
+            failed["ActiveEnterTimestampMonotonic"], "0",
+            "never became active: READY was never seen"
+        );
+    }
 }
 
 #[test]
@@ -175,110 +187,107 @@ fn a_panic_sends_stopping_and_exits_101() {
     let Some(example_panic) = example("panic") else {
         return;
     };
-    let Some(manager) = require("a_panic_sends_stopping_and_exits_101") else {
-        return;
-    };
-    let unit = "sdnotify-panic.service";
-    start(&manager, unit, &["Type=notify"], &[], &[&example_panic]);
-    let failed = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "failed");
-    assert_eq!(state(&failed), "failed", "{failed:?}");
-    assert_eq!(failed["ExecMainStatus"], "101");
-    assert_ne!(
-        failed["ActiveEnterTimestampMonotonic"], "0",
-        "it was active before the panic"
-    );
-    // The STATUS travelled in the STOPPING=1 datagram, so the manager read that datagram.
-    assert!(
-        failed["StatusText"].starts_with("panicked at examples/panic.rs:")
-            && failed["StatusText"].ends_with("no items to process"),
-        "{failed:?}"
-    );
+    for manager in managers("a_panic_sends_stopping_and_exits_101") {
+        let unit = "sdnotify-panic.service";
+        start(&manager, unit, &["Type=notify"], &[], &[&example_panic]);
+        let failed = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "failed");
+        assert_eq!(state(&failed), "failed", "{failed:?}");
+        assert_eq!(failed["ExecMainStatus"], "101");
+        assert_ne!(
+            failed["ActiveEnterTimestampMonotonic"], "0",
+            "it was active before the panic"
+        );
+        // The STATUS travelled in the STOPPING=1 datagram, so the manager read that datagram.
+        assert!(
+            failed["StatusText"].starts_with("panicked at examples/panic.rs:")
+                && failed["StatusText"].ends_with("no items to process"),
+            "{failed:?}"
+        );
+    }
 }
 
 #[test]
 fn the_cli_in_a_shell_script_unit_under_notify_access_all() {
-    let Some(manager) = require("the_cli_in_a_shell_script_unit") else {
-        return;
-    };
-    let unit = "sdnotify-script.service";
-    let marker = manager.scratch().join("barrier-returned");
-    // With the default barrier, sdnotify returns only once the manager has processed the
-    // message: the status must be visible the moment the marker appears.
-    let script = format!(
-        r#"{SDNOTIFY} --ready --status='C:\tmp and \\ two' && touch {} && exec sleep 30"#,
-        marker.display()
-    );
-    start(
-        &manager,
-        unit,
-        &["Type=notify", "NotifyAccess=all"],
-        &[],
-        &["/bin/sh", "-c", &script],
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !marker.exists() {
-        assert!(Instant::now() < deadline, "sdnotify did not return");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let props = manager.show(unit, PROPS);
-    assert_eq!(state(&props), "active", "{props:?}");
-    assert_eq!(
-        props["StatusText"], r"C:\tmp and \\ two",
-        "exactly as given, backslashes and all"
-    );
-    let _ = manager.systemctl(&["stop", unit]);
+    for manager in managers("the_cli_in_a_shell_script_unit") {
+        let unit = "sdnotify-script.service";
+        let marker = manager.scratch().join("barrier-returned");
+        // With the default barrier, sdnotify returns only once the manager has processed the
+        // message: the status must be visible the moment the marker appears.
+        let script = format!(
+            r#"{SDNOTIFY} --ready --status='C:\tmp and \\ two' && touch {} && exec sleep 30"#,
+            marker.display()
+        );
+        start(
+            &manager,
+            unit,
+            &["Type=notify", "NotifyAccess=all"],
+            &[],
+            &["/bin/sh", "-c", &script],
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !marker.exists() {
+            assert!(Instant::now() < deadline, "sdnotify did not return");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let props = manager.show(unit, PROPS);
+        assert_eq!(state(&props), "active", "{props:?}");
+        assert_eq!(
+            props["StatusText"], r"C:\tmp and \\ two",
+            "exactly as given, backslashes and all"
+        );
+        let _ = manager.systemctl(&["stop", unit]);
 
-    // --no-block returns at once (no barrier); the manager still gets the message.
-    let unit = "sdnotify-script-noblock.service";
-    let script = format!("{SDNOTIFY} --no-block --ready --status=unblocked && exec sleep 30");
-    start(
-        &manager,
-        unit,
-        &["Type=notify", "NotifyAccess=all"],
-        &[],
-        &["/bin/sh", "-c", &script],
-    );
-    let props = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "active");
-    assert_eq!(
-        (state(&props), props["StatusText"].as_str()),
-        ("active", "unblocked")
-    );
-    let _ = manager.systemctl(&["stop", unit]);
+        // --no-block returns at once (no barrier); the manager still gets the message.
+        let unit = "sdnotify-script-noblock.service";
+        let script = format!("{SDNOTIFY} --no-block --ready --status=unblocked && exec sleep 30");
+        start(
+            &manager,
+            unit,
+            &["Type=notify", "NotifyAccess=all"],
+            &[],
+            &["/bin/sh", "-c", &script],
+        );
+        let props = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "active");
+        assert_eq!(
+            (state(&props), props["StatusText"].as_str()),
+            ("active", "unblocked")
+        );
+        let _ = manager.systemctl(&["stop", unit]);
+    }
 }
 
 #[test]
 fn type_notify_reload_where_the_manager_supports_it() {
-    let Some(manager) = require("type_notify_reload") else {
-        return;
-    };
-    if manager.version < 253 {
-        say(&format!(
-            "NOT RUN: Type=notify-reload needs systemd >= 253; this manager is {} (the handshake is \
-             tested against protocol.md with `sdnotify run` instead)",
-            manager.version
-        ));
-        return;
+    for manager in managers("type_notify_reload") {
+        if manager.version < 253 {
+            say(&format!(
+                "NOT RUN: Type=notify-reload needs systemd >= 253; this manager is {} (the handshake is \
+                 tested against protocol.md with `sdnotify run` instead)",
+                manager.version
+            ));
+            continue;
+        }
+        let unit = "sdnotify-reload.service";
+        let script = format!(
+            "trap '{SDNOTIFY} --reloading --no-block; {SDNOTIFY} --ready --no-block' HUP; {SDNOTIFY} --ready; \
+             while :; do sleep 0.1 & wait; done"
+        );
+        start(
+            &manager,
+            unit,
+            &["Type=notify-reload"],
+            &[],
+            &["/bin/sh", "-c", &script],
+        );
+        let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
+        assert_eq!(state(&active), "active");
+        let reload = manager.systemctl(&["reload", unit]);
+        assert!(
+            reload.status.success(),
+            "{}",
+            String::from_utf8_lossy(&reload.stderr)
+        );
+        assert_eq!(state(&manager.show(unit, PROPS)), "active");
+        let _ = manager.systemctl(&["stop", unit]);
     }
-    let unit = "sdnotify-reload.service";
-    let script = format!(
-        "trap '{SDNOTIFY} --reloading --no-block; {SDNOTIFY} --ready --no-block' HUP; {SDNOTIFY} --ready; \
-         while :; do sleep 0.1 & wait; done"
-    );
-    start(
-        &manager,
-        unit,
-        &["Type=notify-reload"],
-        &[],
-        &["/bin/sh", "-c", &script],
-    );
-    let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
-    assert_eq!(state(&active), "active");
-    let reload = manager.systemctl(&["reload", unit]);
-    assert!(
-        reload.status.success(),
-        "{}",
-        String::from_utf8_lossy(&reload.stderr)
-    );
-    assert_eq!(state(&manager.show(unit, PROPS)), "active");
-    let _ = manager.systemctl(&["stop", unit]);
 }

@@ -14,18 +14,68 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Which systemd runs the manager: the host's, or the one installed in a Debian tree (made
+/// by `.ci/run` with debootstrap: trixie = 257, sid = the newest).
+#[derive(Debug, Clone)]
+pub enum Systemd {
+    Host,
+    Tree(PathBuf),
+}
+
+impl Systemd {
+    /// The host's systemd and every Debian tree present under `$SDNOTIFY_SYSTEMD_TREES`
+    /// (default `/var/cache/sdnotify`), in that order: trixie, then sid.
+    pub fn all() -> Vec<Systemd> {
+        let base = std::env::var_os("SDNOTIFY_SYSTEMD_TREES")
+            .map_or_else(|| PathBuf::from("/var/cache/sdnotify"), PathBuf::from);
+        let mut all = vec![Systemd::Host];
+        for suite in ["trixie", "sid"] {
+            let tree = base.join(suite);
+            if tree.join("usr/lib/systemd/systemd").exists() {
+                all.push(Systemd::Tree(tree));
+            } else {
+                let message = format!(
+                    "NOT RUN on Debian {suite}: no tree at {} (.ci/run makes it)",
+                    tree.display()
+                );
+                assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{message}");
+                say(&message);
+            }
+        }
+        all
+    }
+
+    fn root(&self) -> Option<&Path> {
+        match self {
+            Systemd::Host => None,
+            Systemd::Tree(root) => Some(root),
+        }
+    }
+}
+
 /// The running manager; `Drop` tears it down.
 pub struct UserManager {
     pid: u32,
+    /// The runtime dir as the host sees it (inside the tree for a tree's manager).
     runtime_dir: PathBuf,
+    /// The same dir as the manager sees it.
+    inner_runtime_dir: PathBuf,
     state_dir: PathBuf,
     cgroups: Vec<PathBuf>,
+    root: Option<PathBuf>,
     pub version: u32,
 }
 
-/// Starts a manager, or says why it cannot (and fails the test when `CI=true`).
+/// Starts a manager of the host's systemd, or says why it cannot (and fails the test when
+/// `CI=true`).
 pub fn require(test: &str) -> Option<UserManager> {
-    match UserManager::start() {
+    require_on(test, &Systemd::Host, &[])
+}
+
+/// Starts a manager of `systemd` with `binds` (host directories, visible at the same paths
+/// inside a tree), or says why it cannot (and fails the test when `CI=true`).
+pub fn require_on(test: &str, systemd: &Systemd, binds: &[&Path]) -> Option<UserManager> {
+    match UserManager::start_on(systemd, binds) {
         Ok(manager) => Some(manager),
         Err(reason) => {
             let message = format!("SKIPPED {test}: {reason}");
@@ -73,19 +123,30 @@ fn unique(prefix: &str) -> String {
 
 impl UserManager {
     pub fn start() -> Result<UserManager, String> {
+        UserManager::start_on(&Systemd::Host, &[])
+    }
+
+    pub fn start_on(systemd: &Systemd, binds: &[&Path]) -> Result<UserManager, String> {
         if !rustix::process::geteuid().is_root() {
             return Err("needs root to create cgroups and namespaces".to_owned());
         }
-        if !Path::new("/usr/lib/systemd/systemd").exists() {
-            return Err("systemd is not installed (/usr/lib/systemd/systemd)".to_owned());
+        let root = systemd.root().map(Path::to_path_buf);
+        let prefix = root.clone().unwrap_or_else(|| PathBuf::from("/"));
+        if !prefix.join("usr/lib/systemd/systemd").exists() {
+            return Err(format!(
+                "systemd is not installed ({}/usr/lib/systemd/systemd)",
+                prefix.display()
+            ));
         }
         if Command::new("unshare").arg("--version").output().is_err() {
             return Err("unshare (util-linux) is not installed".to_owned());
         }
         let layout = layout()?;
         let name = unique("sdnotify-test");
-        // A short runtime dir: socket paths under it must fit sun_path.
-        let runtime_dir = PathBuf::from("/tmp").join(unique("sdnotify-xdg"));
+        // A short runtime dir: socket paths under it must fit sun_path. A tree's manager has it
+        // inside the tree (the same dir, seen from both sides).
+        let inner_runtime_dir = PathBuf::from("/tmp").join(unique("sdnotify-xdg"));
+        let runtime_dir = prefix.join(inner_runtime_dir.strip_prefix("/").unwrap_or(&inner_runtime_dir));
         let state_dir = std::env::temp_dir().join(unique("sdnotify-manager"));
         std::fs::create_dir_all(&state_dir).map_err(|e| e.to_string())?;
         {
@@ -102,8 +163,10 @@ impl UserManager {
         let mut manager = UserManager {
             pid: 0,
             runtime_dir,
+            inner_runtime_dir,
             state_dir,
             cgroups: Vec::new(),
+            root,
             version: 0,
         };
         for h in hierarchies {
@@ -122,15 +185,34 @@ impl UserManager {
             .join("\n"),
         };
         let inner = manager.state_dir.join("inner.sh");
-        std::fs::write(
-            &inner,
-            format!(
+        let script = match &manager.root {
+            None => format!(
                 "#!/bin/sh\nset -e\nmkdir -p /run/systemd\nmount -t tmpfs tmpfs /run/systemd\nmkdir -p /run/systemd/system\n{mounts}\n\
                  export XDG_RUNTIME_DIR={}\nexec /usr/lib/systemd/systemd --user --log-target=console --log-level=info\n",
                 manager.runtime_dir.display()
             ),
-        )
-        .map_err(|e| e.to_string())?;
+            // A tree's manager: chrooted, with /dev, /proc, sysfs, a cgroup2-only view (systemd
+            // 258+ supports nothing else) and a fresh /run, all inside the private mount
+            // namespace; each bind shows a host directory at the same path inside.
+            Some(root) => {
+                let r = root.display();
+                let mut text = format!(
+                    "#!/bin/sh\nset -e\nmount --rbind /dev {r}/dev\nmount -t proc proc {r}/proc\nmount -t sysfs sysfs {r}/sys\n\
+                     mount -t cgroup2 cgroup2 {r}/sys/fs/cgroup\nmount -t tmpfs tmpfs {r}/run\nmkdir -p {r}/run/systemd/system\n"
+                );
+                // The state dir holds the units' output files: the same path inside too.
+                for bind in binds.iter().copied().chain([manager.state_dir.as_path()]) {
+                    let b = bind.display();
+                    text.push_str(&format!("mkdir -p {r}{b}\nmount --bind {b} {r}{b}\n"));
+                }
+                text.push_str(&format!(
+                    "export XDG_RUNTIME_DIR={}\nexec chroot {r} /usr/lib/systemd/systemd --user --log-target=console --log-level=info\n",
+                    manager.inner_runtime_dir.display()
+                ));
+                text
+            }
+        };
+        std::fs::write(&inner, script).map_err(|e| e.to_string())?;
         // The shell enters the new cgroups before anything else happens, then becomes the manager.
         let enter: String = manager
             .cgroups
@@ -182,12 +264,37 @@ impl UserManager {
             && !std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).is_ok_and(|s| s.contains(") Z "))
     }
 
+    /// A client program of this manager's systemd: the host's, or the tree's own run inside
+    /// the manager's namespaces and root (where the bind mounts are).
     fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env("XDG_RUNTIME_DIR", &self.runtime_dir)
+        let mut cmd = match &self.root {
+            None => Command::new(program),
+            Some(_) => {
+                let mut c = Command::new("nsenter");
+                c.args(["-t", &self.pid.to_string(), "-m", "-C", "-r", "--", program]);
+                c
+            }
+        };
+        let runtime = if self.root.is_some() {
+            &self.inner_runtime_dir
+        } else {
+            &self.runtime_dir
+        };
+        cmd.env("XDG_RUNTIME_DIR", runtime)
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env_remove("NOTIFY_SOCKET");
         cmd
+    }
+
+    /// Runs `program` (a path inside the tree, or the host's) inside the manager's namespaces
+    /// and root: the tree's own `systemd-notify` as the differential oracle.
+    pub fn inside(&self, program: &str) -> Command {
+        self.command(program)
+    }
+
+    /// The root the manager's units run in (`/` for the host's).
+    pub fn root(&self) -> &Path {
+        self.root.as_deref().unwrap_or(Path::new("/"))
     }
 
     pub fn systemctl(&self, args: &[&str]) -> Output {
@@ -323,6 +430,12 @@ impl Drop for UserManager {
             }
         }
         let _ = std::fs::remove_dir_all(&self.runtime_dir);
+        if let Some(root) = &self.root {
+            // The empty mount point made inside the tree for the state dir (the mount itself
+            // went with the manager's mount namespace).
+            let inside = root.join(self.state_dir.strip_prefix("/").unwrap_or(&self.state_dir));
+            let _ = std::fs::remove_dir(inside);
+        }
         let _ = std::fs::remove_dir_all(&self.state_dir);
     }
 }
