@@ -17,7 +17,7 @@ fuzz_target!(|argv: Vec<String>| {
     let mut full: Vec<OsString> = vec!["sdnotify".into()];
     full.extend(argv.into_iter().map(OsString::from));
     let Ok(args) = args::parse(&full) else { return };
-    let lines = compose::lines(&args, Some(42), 7);
+    let lines = compose::lines(&args, Some((42, None)), 7);
     match Message::from_lines(&lines) {
         Ok(message) => {
             let parsed = Notification::parse(message.as_bytes()).expect("the manager accepts what we send");

@@ -5,9 +5,9 @@ use std::os::unix::ffi::OsStrExt;
 use crate::args::Args;
 
 /// systemd-notify's fixed order (`RELOADING=1`, `MONOTONIC_USEC=`, `READY=1`, `STOPPING=1`,
-/// `STATUS=`, `MAINPID=`, `FDSTORE=1`, `FDNAME=`), then each operand replacing the line of the
+/// `STATUS=`, `MAINPID=`, `MAINPIDFDID=` (257+), `FDSTORE=1`, `FDNAME=`), then each operand replacing the line of the
 /// same name in place, or appended. Lines are bytes: an argument need not be UTF-8.
-pub(crate) fn lines(args: &Args, main_pid: Option<u32>, monotonic_usec: u64) -> Vec<Vec<u8>> {
+pub(crate) fn lines(args: &Args, main_pid: Option<(u32, Option<u64>)>, monotonic_usec: u64) -> Vec<Vec<u8>> {
     let mut lines: Vec<Vec<u8>> = Vec::new();
     let mut text = |line: String| lines.push(line.into_bytes());
     if args.reloading {
@@ -24,8 +24,11 @@ pub(crate) fn lines(args: &Args, main_pid: Option<u32>, monotonic_usec: u64) -> 
         lines.push([b"STATUS=".as_slice(), status.as_bytes()].concat());
     }
     let mut text = |line: String| lines.push(line.into_bytes());
-    if let Some(pid) = main_pid {
+    if let Some((pid, fd_id)) = main_pid {
         text(format!("MAINPID={pid}"));
+        if let Some(id) = fd_id {
+            text(format!("MAINPIDFDID={id}"));
+        }
     }
     if !args.fds.is_empty() {
         text("FDSTORE=1".to_owned());
@@ -84,7 +87,7 @@ mod tests {
             a.fdname = Some("n".into());
         });
         assert_eq!(
-            text(lines(&a, Some(5), 77)),
+            text(lines(&a, Some((5, Some(9))), 77)),
             [
                 "RELOADING=1",
                 "MONOTONIC_USEC=77",
@@ -92,6 +95,7 @@ mod tests {
                 "STOPPING=1",
                 "STATUS=x",
                 "MAINPID=5",
+                "MAINPIDFDID=9",
                 "FDSTORE=1",
                 "FDNAME=n"
             ]

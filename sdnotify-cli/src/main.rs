@@ -4,6 +4,7 @@ mod args;
 mod compose;
 mod fork;
 mod generate;
+mod mainpid;
 mod notify;
 mod run;
 mod user;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sdnotify_runtime::{Message, Notifier};
 
 use crate::args::{self, Args};
-use crate::{compose, fork, user};
+use crate::{compose, fork, mainpid, user};
 
 /// How long the default barrier waits for the manager, as systemd-notify does; the send itself
 /// waits as long at most for room in a full manager queue.
@@ -53,6 +53,13 @@ pub(crate) fn main(argv: Vec<OsString>) -> Result<ExitCode, String> {
     if args.fdname.is_some() && args.fds.is_empty() {
         return Err("--fdname= requires --fd=".to_owned());
     }
+    if let Some(name) = &args.fdname {
+        if !sdnotify_runtime::fdname_is_valid(name) {
+            return Err(format!(
+                "invalid --fdname={name:?}: at most 255 printable ASCII characters, without `:`"
+            ));
+        }
+    }
     let nothing_to_send = !(args.ready || args.reloading || args.stopping)
         && args.status.is_none()
         && args.pid.is_none()
@@ -69,7 +76,11 @@ pub(crate) fn main(argv: Vec<OsString>) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     };
     let main_pid = args.pid.as_deref().map(resolve_pid).transpose()?;
-    let source_pid = main_pid.unwrap_or_else(default_source_pid);
+    let main_pid = match main_pid {
+        Some(pid) => Some((pid, mainpid::pidfd_id(pid)?)),
+        None => None,
+    };
+    let source_pid = main_pid.map_or_else(default_source_pid, |(pid, _)| pid);
     let monotonic = u64::try_from(sdnotify_runtime::monotonic_now().as_micros()).unwrap_or(u64::MAX);
     let lines = compose::lines(&args, main_pid, monotonic);
     let message = Message::from_lines(&lines).map_err(|e| e.to_string())?;
@@ -89,8 +100,9 @@ pub(crate) fn main(argv: Vec<OsString>) -> Result<ExitCode, String> {
         .send_within(&message, &fds, Some(source_pid), send_timeout)
         .map_err(|e| format!("failed to notify the service manager: {e}"))?;
     if !args.no_block {
+        // With the message's credentials, as systemd-notify 257+ (252 used its own).
         notifier
-            .barrier(BARRIER_TIMEOUT)
+            .barrier_as(Some(source_pid), BARRIER_TIMEOUT)
             .map_err(|e| format!("failed to invoke the barrier: {e}"))?;
     }
     if let Some(command) = exec {
@@ -111,7 +123,10 @@ fn parse_with_exec(argv: &[OsString]) -> Result<(Args, Option<Vec<OsString>>), U
     if let Some(at) = argv.iter().position(|a| a == ";") {
         if let Ok(args) = args::parse(&argv[..at]) {
             if args.exec {
-                let command = argv[at + 1..].to_vec();
+                // 262's form `; -- CMD ARGS` lets CMD take options: the `--` is not the command.
+                let rest = &argv[at + 1..];
+                let rest = rest.strip_prefix(&[OsString::from("--")][..]).unwrap_or(rest);
+                let command = rest.to_vec();
                 if command.is_empty() {
                     return Err(Usage::Other("--exec needs a command line after ';'".to_owned()));
                 }

@@ -1,5 +1,9 @@
-//! sdnotify against systemd-notify 252, byte for byte: the same arguments, the same kind of
-//! receiver, and the datagrams, credentials, barriers and exit codes compared.
+//! sdnotify against systemd-notify, byte for byte: the same arguments, the same kind of
+//! receiver, and the datagrams, credentials, barriers and exit codes compared. The oracles are
+//! the host's systemd-notify (252 here) and those of the Debian trees (257, and the newest),
+//! each run inside its tree with /proc mounted in a private mount namespace and the receiver's
+//! socket inside the tree. sdnotify follows the newest; where an older one differs, the
+//! difference must be one systemd made on purpose (listed in `older_may_differ`).
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -12,6 +16,120 @@ use sdnotify_runtime::manager::Listener;
 
 const SYSTEMD_NOTIFY: &str = "/usr/bin/systemd-notify";
 const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
+
+/// Which program runs: ours, or a systemd-notify (the host's, or a tree's).
+#[derive(Clone, Debug)]
+enum Program {
+    Sdnotify,
+    /// `sh ARGS` (a script that runs sdnotify with descriptors opened for it).
+    Shell,
+    Host,
+    Tree {
+        root: std::path::PathBuf,
+        version: u32,
+    },
+}
+
+impl Program {
+    fn version(&self) -> u32 {
+        match self {
+            Program::Sdnotify | Program::Shell => 0,
+            Program::Host => host_version(),
+            Program::Tree { version, .. } => *version,
+        }
+    }
+
+    fn root(&self) -> Option<&Path> {
+        match self {
+            Program::Tree { root, .. } => Some(root),
+            _ => None,
+        }
+    }
+
+    /// The command line for `args`: a tree's systemd-notify is run chrooted into its tree with
+    /// /proc mounted, all in a private mount namespace; the process keeps its pid throughout.
+    fn command(&self, args: &[&str]) -> Command {
+        match self {
+            Program::Sdnotify => {
+                let mut c = Command::new(SDNOTIFY);
+                c.args(args);
+                c
+            }
+            Program::Shell => {
+                let mut c = Command::new("sh");
+                c.args(args);
+                c
+            }
+            Program::Host => {
+                let mut c = Command::new(SYSTEMD_NOTIFY);
+                c.args(args);
+                c
+            }
+            Program::Tree { root, .. } => {
+                let mut c = Command::new("unshare");
+                c.args(["--mount", "--propagation", "private", "sh", "-c"])
+                    .arg(r#"mount -t proc proc "$0/proc" && exec chroot "$0" /usr/bin/systemd-notify "$@""#)
+                    .arg(root)
+                    .args(args);
+                c
+            }
+        }
+    }
+}
+
+fn host_version() -> u32 {
+    let out = Command::new(SYSTEMD_NOTIFY).arg("--version").output();
+    out.ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The oracles present: the host's systemd-notify and each tree's (trees need root).
+fn oracles() -> Vec<Program> {
+    let mut all = Vec::new();
+    if systemd_notify_available() {
+        all.push(Program::Host);
+    }
+    if !rustix::process::geteuid().is_root() {
+        return all;
+    }
+    let base = std::env::var_os("SDNOTIFY_SYSTEMD_TREES").map_or_else(
+        || std::path::PathBuf::from("/var/cache/sdnotify"),
+        std::path::PathBuf::from,
+    );
+    for suite in ["trixie", "sid"] {
+        let root = base.join(suite);
+        let version = Command::new("chroot")
+            .arg(&root)
+            .args(["dpkg-query", "-W", "-f=${Version}", "systemd"])
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split(['.', '-'])
+                    .next()?
+                    .parse()
+                    .ok()
+            });
+        match version {
+            Some(version) => all.push(Program::Tree { root, version }),
+            None => {
+                let message = format!(
+                    "NOT RUN against Debian {suite}'s systemd-notify: no tree at {}",
+                    root.display()
+                );
+                assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{message}");
+                eprintln!("{message}");
+            }
+        }
+    }
+    all
+}
 
 /// One datagram as the manager sees it, with the pid expressed relative to the caller.
 #[derive(Debug, PartialEq, Eq)]
@@ -51,16 +169,23 @@ fn systemd_notify_available() -> bool {
 }
 
 /// Runs `program args` against a fresh receiver that answers barriers, and reports what arrived.
-fn observe(program: &str, args: &[&str], socket: Socket) -> (Outcome, String) {
+/// A tree's program gets a socket inside its tree (`$NOTIFY_SOCKET` as the tree sees it).
+fn observe(program: &Program, args: &[&str], socket: Socket) -> (Outcome, String) {
+    let root = program.root().map(Path::to_path_buf);
+    let dir = root.as_ref().map_or_else(std::env::temp_dir, |r| r.join("tmp"));
     let listener = match socket {
         Socket::Abstract => Listener::bind_unique(),
-        _ => Listener::bind_unique_in(std::env::temp_dir()),
+        _ => Listener::bind_unique_in(&dir),
     }
     .unwrap();
     listener
         .set_read_timeout(Some(Duration::from_millis(20)))
         .unwrap();
-    let address = listener.address().to_owned();
+    let mut address = listener.address().to_owned();
+    if let (Some(root), Socket::Path) = (&root, socket) {
+        let inside = Path::new(&address).strip_prefix(root).unwrap();
+        address = Path::new("/").join(inside).into_os_string();
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let stop_receiver = Arc::clone(&stop);
     let receiver = std::thread::spawn(move || {
@@ -75,8 +200,8 @@ fn observe(program: &str, args: &[&str], socket: Socket) -> (Outcome, String) {
             }
         }
     });
-    let mut cmd = Command::new(program);
-    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut cmd = program.command(args);
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     for var in [
         "NOTIFY_SOCKET",
         "MANAGERPID",
@@ -109,9 +234,11 @@ fn observe(program: &str, args: &[&str], socket: Socket) -> (Outcome, String) {
             };
             Seen {
                 // Pids in the text, relative to the caller like the credentials.
-                text: String::from_utf8_lossy(bytes)
-                    .replace(&format!("MAINPID={child_pid}"), "MAINPID=<self>")
-                    .replace(&format!("MAINPID={me}"), "MAINPID=<caller>"),
+                text: normalize_fd_id(
+                    &String::from_utf8_lossy(bytes)
+                        .replace(&format!("MAINPID={child_pid}"), "MAINPID=<self>")
+                        .replace(&format!("MAINPID={me}"), "MAINPID=<caller>"),
+                ),
                 pid,
                 uid: creds.uid,
                 gid: creds.gid,
@@ -129,26 +256,102 @@ fn observe(program: &str, args: &[&str], socket: Socket) -> (Outcome, String) {
     )
 }
 
+/// A pidfd inode id differs from run to run; what counts is that it is there.
+fn normalize_fd_id(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.starts_with("MAINPIDFDID=") {
+                "MAINPIDFDID=<id>"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What systemd-notify sent, less its own `ERRNO=`/`EXIT_STATUS=` reports on failure (254+):
+/// sdnotify does not send those, on purpose: a usage error says nothing about the service.
+fn oracle(program: &Program, args: &[&str], socket: Socket) -> (Outcome, String) {
+    let (mut theirs, err) = observe(program, args, socket);
+    theirs.datagrams.retain(|d| {
+        !(d.pid == "self" && (d.text.starts_with("ERRNO=") || d.text.starts_with("EXIT_STATUS=")))
+    });
+    (theirs, err)
+}
+
+/// The differences systemd made on purpose between 252 and the newest: the barrier with the
+/// message's credentials (257+), `MAINPIDFDID=` after `MAINPID=` and a `--pid=` naming no
+/// process refused (257+, with pidfs).
+fn older_may_differ(older: &Outcome, newest: &Outcome) -> bool {
+    let strip = |o: &Outcome| Outcome {
+        datagrams: o
+            .datagrams
+            .iter()
+            .map(|d| Seen {
+                text: d
+                    .text
+                    .lines()
+                    .filter(|l| !l.starts_with("MAINPIDFDID="))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                pid: if d.text == "BARRIER=1" {
+                    "any".to_owned()
+                } else {
+                    d.pid.clone()
+                },
+                uid: d.uid,
+                gid: d.gid,
+                fds: d.fds,
+            })
+            .collect(),
+        code: o.code,
+    };
+    strip(older) == strip(newest) || (newest.code == Some(1) && newest.datagrams.is_empty())
+}
+
+/// sdnotify against every oracle: equal to the newest; each older one equal to it too, or
+/// different only as `older_may_differ` allows. Returns sdnotify's outcome.
 fn same(args: &[&str], socket: Socket) -> Outcome {
-    let (mut theirs, their_err) = observe(SYSTEMD_NOTIFY, args, socket);
-    let (ours, our_err) = observe(SDNOTIFY, args, socket);
-    // On failure, systemd-notify also reports its own errno to the manager as `ERRNO=N`.
-    // sdnotify does not, on purpose: a usage error says nothing about the service's health.
-    theirs
-        .datagrams
-        .retain(|d| !(d.pid == "self" && d.text.starts_with("ERRNO=")));
+    let (ours, our_err) = observe(&Program::Sdnotify, args, socket);
     assert!(ours.datagrams.iter().all(|d| !d.text.starts_with("ERRNO=")));
+    let mut oracles = oracles();
+    oracles.sort_by_key(Program::version);
+    let Some(newest) = oracles.last().cloned() else {
+        return ours;
+    };
+    let (reference, their_err) = oracle(&newest, args, socket);
     assert_eq!(
-        ours, theirs,
-        "sdnotify {args:?} differs from systemd-notify\nours: {our_err}\ntheirs: {their_err}"
+        ours,
+        reference,
+        "sdnotify {args:?} differs from systemd-notify {}\nours: {our_err}\ntheirs: {their_err}",
+        newest.version()
     );
+    for older in &oracles[..oracles.len() - 1] {
+        let (theirs, err) = oracle(older, args, socket);
+        if err.contains("unrecognized option") || err.contains("invalid option") {
+            eprintln!(
+                "NOT RUN on systemd-notify {}: {args:?} is newer than it",
+                older.version()
+            );
+            continue;
+        }
+        assert!(
+            theirs == reference || older_may_differ(&theirs, &reference),
+            "systemd-notify {} differs from {} on {args:?} in a way not known: {theirs:?} vs {reference:?}\n{err}",
+            older.version(),
+            newest.version()
+        );
+    }
     ours
 }
 
+/// The barrier as the newest systemd-notify sends it: with the message's credentials (the
+/// caller's by default; 252 used its own).
 fn barrier() -> Seen {
     Seen {
         text: "BARRIER=1".into(),
-        pid: "self".into(),
+        pid: "caller".into(),
         uid: 0,
         gid: 0,
         fds: 1,
@@ -226,6 +429,73 @@ fn datagrams_credentials_and_barriers_are_identical() {
     assert!(compared >= 30);
 }
 
+/// What systemd-notify 257/262 changed or added, each compared with the oracles.
+#[test]
+fn the_newest_systemd_notify_options_and_checks() {
+    if !systemd_notify_available() {
+        return;
+    }
+    let long_name = format!("--fdname={}", "n".repeat(300));
+    for args in [
+        &["--pid=2147483000", "--no-block"][..],
+        &["--pid=self", "--no-block", "--ready"],
+        &["--pid=parent", "--ready"],
+        &["--fd=0", "--fdname=a:b", "--no-block"],
+        &["--fd=0", &long_name, "--no-block"],
+        &["--fd=0", "--fdname=ok", "--no-block"],
+        &["--exec", "--ready", ";", "--", "true"],
+        &["--exec", "--ready", ";", "true"],
+        &["--fork", "--", "sh", "-c", "exit 7"],
+        &["--fork", "--", "/nonexistent/program"],
+        &["-q", "--fork", "--", "sh", "-c", "exit 3"],
+    ] {
+        same(args, Socket::Path);
+    }
+    let refused = same(&["--pid=2147483000", "--no-block"], Socket::Path);
+    assert_eq!((refused.code, refused.datagrams.len()), (Some(1), 0));
+    let forked = same(&["--fork", "--", "sh", "-c", "exit 7"], Socket::Path);
+    assert_eq!(forked.code, Some(7), "CMD's status when it exits before READY=1");
+    assert_eq!(
+        same(&["--fork", "--", "/nonexistent/program"], Socket::Path).code,
+        Some(203)
+    );
+}
+
+#[test]
+fn fork_returns_from_a_command_substitution_once_ready() {
+    // `pid=$(sdnotify --fork -- daemon)`: the daemon must not hold the substitution's pipe.
+    let started = std::time::Instant::now();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "pid=$({SDNOTIFY} --fork -- sh -c 'echo noise; {SDNOTIFY} --ready; exec sleep 3'); echo \"pid=$pid\"; kill $pid"
+        ))
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "waited for the daemon to exit"
+    );
+    let pid = stdout.trim().strip_prefix("pid=").unwrap_or_default();
+    assert!(pid.parse::<u32>().is_ok(), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("noise"),
+        "the daemon's stdout goes to stderr"
+    );
+    let quiet = Command::new(SDNOTIFY)
+        .args(["-q", "--fork", "--", SDNOTIFY, "--ready"])
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .unwrap();
+    assert_eq!(
+        (quiet.status.code(), quiet.stdout.len()),
+        (Some(0), 0),
+        "-q: no pid printed"
+    );
+}
+
 #[test]
 fn measured_examples_from_protocol_md() {
     if !systemd_notify_available() {
@@ -234,9 +504,12 @@ fn measured_examples_from_protocol_md() {
     let out = same(&["--no-block", "--ready", "X=1", "X=2", "Y", "Z="], Socket::Path);
     assert_eq!(out.datagrams[0].text, "READY=1\nX=2\nY\nZ=");
     let out = same(&["--ready", "--status=x", "--pid=1", "FOO=bar"], Socket::Path);
-    assert_eq!(out.datagrams[0].text, "READY=1\nSTATUS=x\nMAINPID=1\nFOO=bar");
+    assert_eq!(
+        out.datagrams[0].text,
+        "READY=1\nSTATUS=x\nMAINPID=1\nMAINPIDFDID=<id>\nFOO=bar"
+    );
     assert_eq!(out.datagrams[0].pid, "1", "credentials speak for --pid");
-    assert_eq!(out.datagrams[1], barrier());
+    assert_eq!(out.datagrams[1].pid, "1", "and so does the barrier (257+)");
     let out = same(&["--no-block", ""], Socket::Path);
     assert_eq!(out.datagrams[0].text, "");
 }
@@ -251,7 +524,7 @@ fn the_default_source_pid_is_the_caller() {
     assert_eq!(
         out.datagrams[1],
         barrier(),
-        "252 sends the barrier with its own pid"
+        "257+ send the barrier with the message's credentials (252 used its own pid)"
     );
 }
 
@@ -324,8 +597,8 @@ fn notify_socket_unset() {
     if !systemd_notify_available() {
         return;
     }
-    let (theirs, their_err) = observe(SYSTEMD_NOTIFY, &["--ready"], Socket::Unset);
-    let (ours, our_err) = observe(SDNOTIFY, &["--ready"], Socket::Unset);
+    let (theirs, their_err) = observe(&Program::Host, &["--ready"], Socket::Unset);
+    let (ours, our_err) = observe(&Program::Sdnotify, &["--ready"], Socket::Unset);
     assert_eq!(ours, theirs);
     assert_eq!(ours.code, Some(1));
     assert_eq!(our_err, their_err);
@@ -333,7 +606,7 @@ fn notify_socket_unset() {
         our_err,
         "No status data could be sent: $NOTIFY_SOCKET was not set\n"
     );
-    let (quiet, quiet_err) = observe(SDNOTIFY, &["-q", "--ready"], Socket::Unset);
+    let (quiet, quiet_err) = observe(&Program::Sdnotify, &["-q", "--ready"], Socket::Unset);
     assert_eq!((quiet.code, quiet_err.as_str()), (Some(1), ""));
 }
 
@@ -342,7 +615,7 @@ fn notify_socket_unset() {
 #[test]
 fn backslashes_are_escaped() {
     let (ours, _) = observe(
-        SDNOTIFY,
+        &Program::Sdnotify,
         &["--no-block", r"--status=C:\tmp \\ x", r"X_P=a\b"],
         Socket::Path,
     );
@@ -369,7 +642,7 @@ fn line_breaks_and_nul_are_refused_and_nothing_is_sent() {
             "contains a newline (LF)",
         ),
     ] {
-        let (ours, err) = observe(SDNOTIFY, args, Socket::Path);
+        let (ours, err) = observe(&Program::Sdnotify, args, Socket::Path);
         assert_eq!(
             ours,
             Outcome {
@@ -387,14 +660,14 @@ fn line_breaks_and_nul_are_refused_and_nothing_is_sent() {
 #[test]
 fn reloading_sends_monotonic_usec_in_the_same_datagram() {
     let before = sdnotify_runtime::monotonic_now().as_micros() as u64;
-    let (ours, _) = observe(SDNOTIFY, &["--reloading", "--no-block"], Socket::Path);
+    let (ours, _) = observe(&Program::Sdnotify, &["--reloading", "--no-block"], Socket::Path);
     let text = &ours.datagrams[0].text;
     let n = sdnotify_runtime::Notification::parse(text.as_bytes()).unwrap();
     assert_eq!(n.lines()[0], "RELOADING=1");
     let usec: u64 = n.get("MONOTONIC_USEC").unwrap().parse().unwrap();
     assert!(usec >= before && usec <= sdnotify_runtime::monotonic_now().as_micros() as u64);
     let (ours, _) = observe(
-        SDNOTIFY,
+        &Program::Sdnotify,
         &["--stopping", "--ready", "--reloading", "--no-block"],
         Socket::Path,
     );
@@ -410,14 +683,14 @@ fn fd_and_fdname_pass_descriptors_with_fdstore() {
     // fd 3 and 4 opened by the shell for the child.
     let script =
         format!("exec {SDNOTIFY} --fd=3 --fd=4 --fdname=store --no-block X_A=1 3</dev/null 4</dev/null");
-    let (ours, err) = observe("sh", &["-c", &script], Socket::Path);
+    let (ours, err) = observe(&Program::Shell, &["-c", &script], Socket::Path);
     assert_eq!(ours.code, Some(0), "{err}");
     assert_eq!(ours.datagrams[0].text, "FDSTORE=1\nFDNAME=store\nX_A=1");
     assert_eq!(ours.datagrams[0].fds, 2);
-    let (bad, err) = observe(SDNOTIFY, &["--fd=99", "--no-block"], Socket::Path);
+    let (bad, err) = observe(&Program::Sdnotify, &["--fd=99", "--no-block"], Socket::Path);
     assert_eq!((bad.code, bad.datagrams.len()), (Some(1), 0));
     assert!(err.contains("--fd=99: no such open file descriptor"), "{err}");
-    let (bad, err) = observe(SDNOTIFY, &["--fdname=x", "--ready"], Socket::Path);
+    let (bad, err) = observe(&Program::Sdnotify, &["--fdname=x", "--ready"], Socket::Path);
     assert_eq!((bad.code, bad.datagrams.len()), (Some(1), 0));
     assert!(err.contains("--fdname= requires --fd="), "{err}");
 }
@@ -427,7 +700,7 @@ fn exec_runs_the_command_after_the_barrier() {
     let marker = std::env::temp_dir().join(format!("sdnotify-exec-{}", std::process::id()));
     let touch = format!("touch {}", marker.display());
     let (ours, err) = observe(
-        SDNOTIFY,
+        &Program::Sdnotify,
         &["--exec", "--ready", "X=1", ";", "sh", "-c", &touch],
         Socket::Path,
     );
@@ -436,11 +709,11 @@ fn exec_runs_the_command_after_the_barrier() {
     assert_eq!(ours.datagrams[1], barrier());
     assert!(marker.exists(), "the command ran");
     std::fs::remove_file(&marker).unwrap();
-    let (bad, err) = observe(SDNOTIFY, &["--exec", "--ready"], Socket::Path);
+    let (bad, err) = observe(&Program::Sdnotify, &["--exec", "--ready"], Socket::Path);
     assert_eq!((bad.code, bad.datagrams.len()), (Some(1), 0));
     assert!(err.contains("--exec needs ';'"), "{err}");
     // Without --exec, `;` is an ordinary operand, as in systemd-notify.
-    let (plain, _) = observe(SDNOTIFY, &["--no-block", "--ready", ";"], Socket::Path);
+    let (plain, _) = observe(&Program::Sdnotify, &["--no-block", "--ready", ";"], Socket::Path);
     assert_eq!(plain.datagrams[0].text, "READY=1\n;");
 }
 

@@ -196,17 +196,7 @@ impl Notifier {
         if fds.len() > MAX_FDS {
             return Err(Error::TooManyFds { count: fds.len() });
         }
-        let creds = match pid {
-            None => None,
-            Some(pid) => Some(UCred {
-                pid: crate::pid::to_rustix(pid).ok_or_else(|| Error::InvalidValue {
-                    key: "pid".to_owned(),
-                    reason: "not a process id (1 to 2147483647)",
-                })?,
-                uid: rustix::process::getuid(),
-                gid: rustix::process::getgid(),
-            }),
-        };
+        let creds = pid.map(|pid| self.credentials_of(pid)).transpose()?;
         let bytes = message.as_bytes();
         let at = deadline.map(|(at, _)| at);
         let sent = match self.transmit(bytes, fds, creds, at) {
@@ -232,10 +222,40 @@ impl Notifier {
     /// # Ok::<(), sdnotify_runtime::Error>(())
     /// ```
     pub fn barrier(&self, timeout: Duration) -> Result<(), Error> {
+        self.barrier_as(None, timeout)
+    }
+
+    /// [`barrier`](Self::barrier) with the credentials of `pid`, as systemd-notify 257+ sends
+    /// its barrier with the same credentials as the message before it (with the same fallback
+    /// to our own when the kernel refuses).
+    ///
+    /// ```no_run
+    /// # let notifier = sdnotify_runtime::Notifier::connect("/run/x")?;
+    /// let parent = std::os::unix::process::parent_id();
+    /// notifier.barrier_as(Some(parent), std::time::Duration::from_secs(5))?;
+    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// ```
+    pub fn barrier_as(&self, pid: Option<u32>, timeout: Duration) -> Result<(), Error> {
+        let creds = pid.map(|pid| self.credentials_of(pid)).transpose()?;
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-        self.transmit(b"BARRIER=1", &[write.as_fd()], None, None)?;
+        let fds = [write.as_fd()];
+        match self.transmit(b"BARRIER=1", &fds, creds, None) {
+            Err(Errno::PERM) if creds.is_some() => self.transmit(b"BARRIER=1", &fds, None, None)?,
+            other => other?,
+        }
         drop(write);
         wait_for_hangup(&read, timeout)
+    }
+
+    fn credentials_of(&self, pid: u32) -> Result<UCred, Error> {
+        Ok(UCred {
+            pid: crate::pid::to_rustix(pid).ok_or_else(|| Error::InvalidValue {
+                key: "pid".to_owned(),
+                reason: "not a process id (1 to 2147483647)",
+            })?,
+            uid: rustix::process::getuid(),
+            gid: rustix::process::getgid(),
+        })
     }
 
     /// vsock stream and seqpacket (and `vsock:` when it may pick them) need a connection per
