@@ -25,7 +25,7 @@ enum Spec {
     Custom(String, String),
 }
 
-const FLAGS: [State<'static>; 10] = [
+const FLAGS: [State<'static>; 11] = [
     State::Ready,
     State::Reloading,
     State::Stopping,
@@ -36,9 +36,10 @@ const FLAGS: [State<'static>; 10] = [
     State::RestartReset,
     State::FdPoll(false),
     State::FdPoll(true),
+    State::MainPidFd,
 ];
 
-const KNOWN_KEYS: [&str; 20] = [
+const KNOWN_KEYS: [&str; 22] = [
     "READY",
     "RELOADING",
     "STOPPING",
@@ -58,6 +59,8 @@ const KNOWN_KEYS: [&str; 20] = [
     "MONOTONIC_USEC",
     "NOTIFYACCESS",
     "RESTART_RESET",
+    "MAINPIDFD",
+    "MAINPIDFDID",
     "BARRIER",
 ];
 

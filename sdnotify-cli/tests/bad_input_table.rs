@@ -263,6 +263,16 @@ fn rows() -> Vec<(String, &'static str, String)> {
             Some(unreachable),
         ),
         (
+            "`sdnotify --fd=0 --fdname=a:b`",
+            vec!["--fd=0", "--fdname=a:b"],
+            Some(unreachable),
+        ),
+        (
+            "`sdnotify --pid=2147483000 --ready` (no such process)",
+            vec!["--pid=2147483000", "--ready"],
+            Some(unreachable),
+        ),
+        (
             "`sdnotify --uid=4294967295 --ready`",
             vec!["--uid=4294967295", "--ready"],
             Some(unreachable),

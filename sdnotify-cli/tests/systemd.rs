@@ -291,3 +291,131 @@ fn type_notify_reload_where_the_manager_supports_it() {
         let _ = manager.systemctl(&["stop", unit]);
     }
 }
+
+/// The output a unit wrote (start() sends StandardOutput= to a file in the scratch dir).
+fn output(manager: &UserManager, unit: &str) -> String {
+    std::fs::read_to_string(manager.scratch().join(format!("{unit}.out"))).unwrap_or_default()
+}
+
+#[test]
+fn the_main_process_hands_over_by_pidfd() {
+    let Some(handover) = example("handover") else {
+        return;
+    };
+    for manager in managers("mainpidfd_handover") {
+        if manager.version < 257 {
+            say(&format!(
+                "NOT RUN on systemd {}: MAINPIDFD=1 needs 257",
+                manager.version
+            ));
+            continue;
+        }
+        let unit = "sdnotify-handover.service";
+        start(
+            &manager,
+            unit,
+            &["Type=notify"],
+            &["EXAMPLE_RUN_MS=4000"],
+            &[&handover],
+        );
+        let props = ["ActiveState", "MainPID"];
+        let active = manager.wait_for(unit, &props, Duration::from_secs(10), |p| state(p) == "active");
+        assert_eq!(state(&active), "active", "{active:?}");
+        let daemon = manager.wait_for(unit, &props, Duration::from_secs(5), |p| {
+            output(&manager, unit).contains(&format!("daemon pid {}", p["MainPID"]))
+        });
+        let printed = output(&manager, unit);
+        assert!(
+            printed.contains(&format!("daemon pid {}", daemon["MainPID"])),
+            "MainPID {} is not the daemon: {printed}",
+            daemon["MainPID"]
+        );
+        let _ = manager.systemctl(&["stop", unit]);
+    }
+}
+
+#[test]
+fn the_fd_store_and_the_newest_environment() {
+    let Some(fdstore) = example("fdstore") else {
+        return;
+    };
+    for manager in managers("fdstore_environment") {
+        if manager.version < 254 {
+            say(&format!(
+                "NOT RUN on systemd {}: $FDSTORE needs 254",
+                manager.version
+            ));
+            continue;
+        }
+        let unit = "sdnotify-fdstore.service";
+        let props = ["ActiveState", "NFileDescriptorStore"];
+        start(
+            &manager,
+            unit,
+            &["Type=notify", "FileDescriptorStoreMax=3"],
+            &["EXAMPLE_RUN_MS=3000"],
+            &[&fdstore],
+        );
+        let stored = manager.wait_for(unit, &props, Duration::from_secs(10), |p| {
+            p["NFileDescriptorStore"] == "1"
+        });
+        assert_eq!(
+            stored["NFileDescriptorStore"],
+            "1",
+            "{stored:?}\n{}",
+            output(&manager, unit)
+        );
+        let printed = output(&manager, unit);
+        assert!(printed.contains("fdstore_max Ok(Some(3))"), "{printed}");
+        assert!(printed.contains("fdstore sent true"), "{printed}");
+        if manager.version >= 258 {
+            let line = printed
+                .lines()
+                .find(|l| l.starts_with("main_pidfd_id"))
+                .unwrap_or_default();
+            let ids: Vec<&str> = line
+                .split(['(', ')'])
+                .filter(|p| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty())
+                .collect();
+            // $MAINPIDFDID, like $MAINPID, is set for control processes (ExecReload= …); where
+            // it is set for the main process it must name it.
+            assert!(
+                line.contains("Ok(None)") || (ids.len() == 2 && ids[0] == ids[1]),
+                "$MAINPIDFDID names another process: {line}"
+            );
+            assert!(printed.contains("manager_pidfd_id Ok(Some("), "{printed}");
+        }
+        let _ = manager.systemctl(&["stop", unit]);
+        if manager.version < 258 {
+            say(&format!(
+                "NOT RUN on systemd {}: a disabled store is told apart only by 258+ ($MANAGERPIDFDID)",
+                manager.version
+            ));
+            continue;
+        }
+        let unit = "sdnotify-fdstore-off.service";
+        start(
+            &manager,
+            unit,
+            &["Type=notify"],
+            &["EXAMPLE_RUN_MS=500"],
+            &[&fdstore],
+        );
+        let active = manager.wait_for(unit, &props, Duration::from_secs(10), |p| state(p) == "active");
+        assert_eq!(state(&active), "active");
+        let printed = manager
+            .wait_for(unit, &props, Duration::from_secs(5), |_| {
+                output(&manager, unit).contains("fdstore")
+            })
+            .get("NFileDescriptorStore")
+            .cloned()
+            .unwrap_or_default();
+        let out = output(&manager, unit);
+        assert!(
+            out.contains("fdstore refused: the service manager keeps no descriptors"),
+            "{out}"
+        );
+        assert_eq!(printed, "0");
+        let _ = manager.systemctl(&["stop", unit]);
+    }
+}

@@ -10,6 +10,8 @@ use std::process::Command;
 
 use once_cell::sync::Lazy;
 
+use crate::Error;
+
 /// Where the service manager listens for notifications.
 pub const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
 /// The watchdog interval in microseconds.
@@ -24,6 +26,14 @@ pub const LISTEN_PID: &str = "LISTEN_PID";
 pub const LISTEN_FDNAMES: &str = "LISTEN_FDNAMES";
 /// Set to `1` to trace every notification sdnotify sends (or would send) on stderr.
 pub const SDNOTIFY_DEBUG: &str = "SDNOTIFY_DEBUG";
+
+/// `$FDSTORE` (254): the size of the service's fd store (`FileDescriptorStoreMax=`), set
+/// only when it is enabled.
+pub const FDSTORE: &str = "FDSTORE";
+/// `$MAINPIDFDID` (258): the pidfd inode id of the service's main process.
+pub const MAINPIDFDID: &str = "MAINPIDFDID";
+/// `$MANAGERPIDFDID` (258): the pidfd inode id of the service manager.
+pub const MANAGERPIDFDID: &str = "MANAGERPIDFDID";
 
 /// Every variable of the protocol that [`scrub`] removes.
 pub const PROTOCOL_VARS: [&str; 6] = [
@@ -44,6 +54,9 @@ pub(crate) struct Snapshot {
     pub(crate) listen_fds: Option<OsString>,
     pub(crate) listen_pid: Option<OsString>,
     pub(crate) listen_fdnames: Option<OsString>,
+    pub(crate) fdstore: Option<OsString>,
+    pub(crate) main_pidfd_id: Option<OsString>,
+    pub(crate) manager_pidfd_id: Option<OsString>,
     pub(crate) debug: bool,
 }
 
@@ -54,6 +67,9 @@ static SNAPSHOT: Lazy<Snapshot> = Lazy::new(|| Snapshot {
     listen_fds: std::env::var_os(LISTEN_FDS),
     listen_pid: std::env::var_os(LISTEN_PID),
     listen_fdnames: std::env::var_os(LISTEN_FDNAMES),
+    fdstore: std::env::var_os(FDSTORE),
+    main_pidfd_id: std::env::var_os(MAINPIDFDID),
+    manager_pidfd_id: std::env::var_os(MANAGERPIDFDID),
     debug: std::env::var_os(SDNOTIFY_DEBUG).is_some_and(|v| v == OsStr::new("1")),
 });
 
@@ -86,4 +102,97 @@ pub fn scrub(command: &mut Command) -> &mut Command {
 /// ```
 pub fn debug_enabled() -> bool {
     snapshot().debug
+}
+
+/// `$FDSTORE` (systemd 254+): how many descriptors the manager keeps for this service
+/// (`FileDescriptorStoreMax=`). `None` when unset: the store is disabled, or the manager is
+/// older than 254 (see [`fdstore_enabled`]).
+///
+/// ```
+/// match sdnotify_runtime::env::fdstore_max()? {
+///     Some(n) => println!("the manager keeps up to {n} descriptors"),
+///     None => println!("no fd store announced"),
+/// }
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn fdstore_max() -> Result<Option<u32>, Error> {
+    number(
+        FDSTORE,
+        snapshot().fdstore.as_deref(),
+        "not a number of descriptors",
+    )
+}
+
+/// Whether the manager keeps descriptors sent with `FDSTORE=1`, as far as the environment
+/// tells: `Some(true)` with a positive `$FDSTORE`, `Some(false)` when a manager that announces
+/// its store (258+, which also sets `$MANAGERPIDFDID`) set none or 0, `None` when unknown
+/// (an older manager, or no manager).
+///
+/// ```
+/// if sdnotify_runtime::env::fdstore_enabled()? == Some(false) {
+///     println!("FileDescriptorStoreMax= is 0 for this unit: descriptors would be closed");
+/// }
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn fdstore_enabled() -> Result<Option<bool>, Error> {
+    let announced = snapshot().manager_pidfd_id.is_some();
+    Ok(match fdstore_max()? {
+        Some(n) => Some(n > 0),
+        None if announced => Some(false),
+        None => None,
+    })
+}
+
+/// `$MAINPIDFDID` (systemd 258+): the pidfd inode id the manager knows the service's main
+/// process by; compare with [`pidfd_id`](crate::pidfd_id) of a process.
+///
+/// ```
+/// let id = sdnotify_runtime::env::main_pidfd_id()?;
+/// # let _ = id;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn main_pidfd_id() -> Result<Option<u64>, Error> {
+    id(MAINPIDFDID, snapshot().main_pidfd_id.as_deref())
+}
+
+/// `$MANAGERPIDFDID` (systemd 258+): the pidfd inode id of the service manager.
+///
+/// ```
+/// let id = sdnotify_runtime::env::manager_pidfd_id()?;
+/// # let _ = id;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn manager_pidfd_id() -> Result<Option<u64>, Error> {
+    id(MANAGERPIDFDID, snapshot().manager_pidfd_id.as_deref())
+}
+
+fn id(var: &'static str, value: Option<&OsStr>) -> Result<Option<u64>, Error> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse().ok())
+        .map(Some)
+        .ok_or_else(|| Error::InvalidEnvironment {
+            var,
+            value: value.to_string_lossy().into_owned(),
+            reason: "not a pidfd inode id",
+        })
+}
+
+fn number(var: &'static str, value: Option<&OsStr>, reason: &'static str) -> Result<Option<u32>, Error> {
+    match value {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .and_then(crate::address::parse_u32)
+            .map(Some)
+            .ok_or_else(|| Error::InvalidEnvironment {
+                var,
+                value: v.to_string_lossy().into_owned(),
+                reason,
+            }),
+    }
 }

@@ -67,6 +67,9 @@ pub enum Error {
     Io(io::Error),
     /// The manager did not confirm a barrier within the timeout.
     BarrierTimeout(Duration),
+    /// The manager keeps no descriptors for this service (its `FileDescriptorStoreMax=` is 0, as
+    /// `$FDSTORE` tells): descriptors sent with `FDSTORE=1` would be closed. Nothing was sent.
+    FdStoreDisabled,
     /// The manager's receive queue stayed full for the whole timeout of a bounded send
     /// ([`Notifier::send_within`](crate::Notifier::send_within)); nothing was sent.
     SendTimeout(Duration),
@@ -112,6 +115,11 @@ impl fmt::Display for Error {
             Error::BarrierTimeout(timeout) => write!(
                 f,
                 "the service manager did not confirm the barrier within {timeout:?}"
+            ),
+            Error::FdStoreDisabled => write!(
+                f,
+                "the service manager keeps no descriptors for this service ($FDSTORE is unset or 0); \
+                 set FileDescriptorStoreMax= in the unit"
             ),
             Error::SendTimeout(timeout) => write!(
                 f,
@@ -167,6 +175,7 @@ impl Error {
             Error::TooManyFds { count } => Error::TooManyFds { count: *count },
             Error::BarrierTimeout(t) => Error::BarrierTimeout(*t),
             Error::SendTimeout(t) => Error::SendTimeout(*t),
+            Error::FdStoreDisabled => Error::FdStoreDisabled,
             Error::Io(err) => Error::Io(io::Error::new(err.kind(), err.to_string())),
         }
     }

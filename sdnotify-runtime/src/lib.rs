@@ -46,7 +46,7 @@ pub use listen::{listen_fds, ListenFd, LISTEN_FDS_START};
 pub use message::{fdname_is_valid, Message, MAX_FDNAME_LEN};
 pub use notifier::Notifier;
 pub use parse::{Notification, ParseError};
-pub use pid::Pid;
+pub use pid::{pidfd_id, Pid};
 pub use state::{monotonic_now, NotifyAccess, State};
 pub use watchdog::watchdog_enabled;
 
@@ -232,6 +232,40 @@ pub fn watchdog_ping() -> Result<bool, Error> {
 /// ```
 pub fn extend_timeout(by: Duration) -> Result<bool, Error> {
     notify(&[State::ExtendTimeoutUsec(by)])
+}
+
+/// Hands descriptors to the manager's fd store under `name` (`FDSTORE=1` and `FDNAME=`, the
+/// descriptors sent with them), on the process-wide sender; the manager passes them back on
+/// the service's next start. Refuses with [`Error::FdStoreDisabled`], sending nothing, where
+/// the environment says the manager keeps no descriptors ([`env::fdstore_enabled`]) rather
+/// than "succeeding" while the manager closes them.
+///
+/// ```no_run
+/// use std::os::fd::AsFd;
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// sdnotify_runtime::fdstore("http", &[listener.as_fd()])?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn fdstore(name: &str, fds: &[std::os::fd::BorrowedFd<'_>]) -> Result<bool, Error> {
+    let message = Message::from_states(&[State::FdStore, State::FdName(name)])?;
+    if env::fdstore_enabled()? == Some(false) {
+        return Err(Error::FdStoreDisabled);
+    }
+    match Notifier::global()? {
+        None => Ok(false),
+        Some(notifier) => notifier.send(&message, fds, None).map(|()| true),
+    }
+}
+
+/// Closes the descriptors stored under `name` (`FDSTOREREMOVE=1` with `FDNAME=`).
+///
+/// ```
+/// sdnotify_runtime::fdstore_remove("http")?;
+/// # Ok::<(), sdnotify_runtime::Error>(())
+/// ```
+pub fn fdstore_remove(name: &str) -> Result<bool, Error> {
+    notify(&[State::FdStoreRemove, State::FdName(name)])
 }
 
 /// Waits until the manager has processed everything sent before (`sd_notify_barrier(3)`);

@@ -176,6 +176,7 @@ fn flag_line(state: &State<'_>) -> Option<&'static str> {
         State::FdStore => "FDSTORE=1",
         State::FdStoreRemove => "FDSTOREREMOVE=1",
         State::RestartReset => "RESTART_RESET=1",
+        State::MainPidFd => "MAINPIDFD=1",
         State::FdPoll(false) => "FDPOLL=0",
         State::FdPoll(true) => "FDPOLL=1",
         _ => return None,
@@ -194,6 +195,8 @@ pub(crate) fn key_of<'a>(state: &State<'a>) -> &'a str {
         State::VarlinkError(_) => "VARLINKERROR",
         State::ExitStatus(_) => "EXIT_STATUS",
         State::MainPid(_) => "MAINPID",
+        State::MainPidFdId(_) => "MAINPIDFDID",
+        State::MainPidFd => "MAINPIDFD",
         State::Watchdog | State::WatchdogTrigger => "WATCHDOG",
         State::WatchdogUsec(_) => "WATCHDOG_USEC",
         State::ExtendTimeoutUsec(_) => "EXTEND_TIMEOUT_USEC",
@@ -245,6 +248,9 @@ fn encode_line(state: &State<'_>, out: &mut Vec<u8>) -> Result<(), Error> {
         }
         State::ExitStatus(n) => {
             let _ = write!(out, "{n}");
+        }
+        State::MainPidFdId(id) => {
+            let _ = write!(out, "{id}");
         }
         State::WatchdogUsec(d) | State::ExtendTimeoutUsec(d) | State::MonotonicUsec(d) => {
             let _ = write!(out, "{}", micros(key, d)?);
@@ -366,6 +372,11 @@ mod tests {
             ),
             (State::ExitStatus(3), "EXIT_STATUS=3"),
             (State::MainPid(4321), "MAINPID=4321"),
+            (
+                State::MainPidFdId(18_446_744_073_709_551_615),
+                "MAINPIDFDID=18446744073709551615",
+            ),
+            (State::MainPidFd, "MAINPIDFD=1"),
             (State::Watchdog, "WATCHDOG=1"),
             (State::WatchdogTrigger, "WATCHDOG=trigger"),
             (

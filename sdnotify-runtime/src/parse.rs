@@ -172,6 +172,12 @@ impl<'a> State<'a> {
             ("FDSTORE", "1") => Some(State::FdStore),
             ("FDSTOREREMOVE", "1") => Some(State::FdStoreRemove),
             ("RESTART_RESET", "1") => Some(State::RestartReset),
+            ("MAINPIDFD", "1") => Some(State::MainPidFd),
+            ("MAINPIDFDID", _) => value
+                .parse()
+                .ok()
+                .filter(|_| is_digits(value))
+                .map(State::MainPidFdId),
             ("FDPOLL", "0") => Some(State::FdPoll(false)),
             ("FDPOLL", "1") => Some(State::FdPoll(true)),
             ("STATUS", _) => Some(State::Status(value)),

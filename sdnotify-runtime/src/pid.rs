@@ -55,6 +55,21 @@ impl Pid {
         self.0.get()
     }
 
+    /// A pidfd for the process (`pidfd_open(2)`), close-on-exec: what `MAINPIDFD=1` sends.
+    ///
+    /// ```
+    /// let fd = sdnotify_runtime::Pid::current().pidfd()?;
+    /// # drop(fd);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn pidfd(self) -> std::io::Result<std::os::fd::OwnedFd> {
+        let target = self.to_rustix().ok_or(std::io::ErrorKind::NotFound)?;
+        Ok(rustix::process::pidfd_open(
+            target,
+            rustix::process::PidfdFlags::empty(),
+        )?)
+    }
+
     /// rustix's type (which has no infallible constructor; a `Pid` always converts).
     pub(crate) fn to_rustix(self) -> Option<rustix::process::Pid> {
         rustix::process::Pid::from_raw(self.as_raw())
@@ -65,6 +80,40 @@ impl fmt::Display for Pid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
+}
+
+/// pidfs's magic number (`PID_FS_MAGIC`): only there do pidfds have per-process inode ids.
+const PID_FS_MAGIC: i64 = 0x5049_4446;
+
+/// The inode id of `pid`'s pidfd on pidfs (Linux 6.9+): what systemd 257+ sends as
+/// `MAINPIDFDID=` and sets as `$MAINPIDFDID`; unlike a pid, it is not reused while the system
+/// runs. `Ok(None)` where the kernel has no pidfs (or no `pidfd_open`); an error of kind
+/// `NotFound` when no process has that pid.
+///
+/// ```
+/// use sdnotify_runtime::{pidfd_id, Pid};
+///
+/// let mine = pidfd_id(Pid::current())?;
+/// # let _ = mine;
+/// assert!(pidfd_id(Pid::new(2_147_483_000).unwrap()).is_err());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn pidfd_id(pid: Pid) -> std::io::Result<Option<u64>> {
+    use rustix::process::{pidfd_open, PidfdFlags};
+    let Some(target) = pid.to_rustix() else {
+        return Err(std::io::ErrorKind::NotFound.into());
+    };
+    let fd = match pidfd_open(target, PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::SRCH) => return Err(std::io::ErrorKind::NotFound.into()),
+        Err(_) => return Ok(None),
+    };
+    // FsWord is narrower than i64 on some targets.
+    #[allow(clippy::useless_conversion)]
+    let on_pidfs = rustix::fs::fstatfs(&fd).is_ok_and(|fs| i64::from(fs.f_type) == PID_FS_MAGIC);
+    Ok(on_pidfs
+        .then(|| rustix::fs::fstat(&fd).ok().map(|st| st.st_ino))
+        .flatten())
 }
 
 /// `pid` as rustix's type, if it is a valid process id.

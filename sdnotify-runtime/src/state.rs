@@ -43,6 +43,14 @@ pub enum State<'a> {
     ExitStatus(u8),
     /// `MAINPID=…`: the pid of the service's main process, if not the sender.
     MainPid(u32),
+    /// `MAINPIDFDID=…` (257): the inode id of the new main process's pidfd (on pidfs), sent
+    /// after [`State::MainPid`] so that the manager can tell a recycled pid from the process
+    /// meant; see [`pidfd_id`](crate::pidfd_id).
+    MainPidFdId(u64),
+    /// `MAINPIDFD=1` (257): the new main process is the one whose pidfd is the single
+    /// descriptor sent with this message ([`Notifier::notify_with_fds`](crate::Notifier::notify_with_fds)),
+    /// which no pid recycling can confuse.
+    MainPidFd,
     /// `WATCHDOG=1`: keep-alive ping; send at least every `WATCHDOG_USEC`.
     Watchdog,
     /// `WATCHDOG=trigger` (243): fire the watchdog now, as if a ping was missed.

@@ -20,10 +20,10 @@ fn spec() -> impl Strategy<Value = Spec> {
     // Values: any text at all, biased towards the characters that need care.
     let text = prop_oneof![any::<String>(), "[a-z\\\\\n\r\0=: ]{0,12}"];
     prop_oneof![
-        (0u8..10).prop_map(Spec::Flag),
+        (0u8..11).prop_map(Spec::Flag),
         (0u8..4, text.clone()).prop_map(|(k, v)| Spec::Text(k, v)),
         (0u8..3, any::<u32>()).prop_map(|(k, n)| Spec::Number(k, n)),
-        (0u8..3, any::<u64>()).prop_map(|(k, n)| Spec::Usec(k, n)),
+        (0u8..4, any::<u64>()).prop_map(|(k, n)| Spec::Usec(k, n)),
         (0u8..4).prop_map(Spec::Access),
         ("X_[A-Z0-9_]{0,8}|X_[^=]{0,4}", text).prop_map(|(k, v)| Spec::Custom(k, v)),
     ]
@@ -42,6 +42,7 @@ fn state(spec: &Spec) -> State<'_> {
             State::RestartReset,
             State::FdPoll(false),
             State::FdPoll(true),
+            State::MainPidFd,
         ][*i as usize],
         Spec::Text(0, v) => State::Status(v),
         Spec::Text(1, v) => State::BusError(v),
@@ -52,7 +53,8 @@ fn state(spec: &Spec) -> State<'_> {
         Spec::Number(_, n) => State::ExitStatus(*n as u8),
         Spec::Usec(0, n) => State::WatchdogUsec(Duration::from_micros(*n)),
         Spec::Usec(1, n) => State::ExtendTimeoutUsec(Duration::from_micros(*n)),
-        Spec::Usec(_, n) => State::MonotonicUsec(Duration::from_micros(*n)),
+        Spec::Usec(2, n) => State::MonotonicUsec(Duration::from_micros(*n)),
+        Spec::Usec(_, n) => State::MainPidFdId(*n),
         Spec::Access(i) => State::NotifyAccess(
             [
                 NotifyAccess::None,
