@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{kill_process, Pid, Signal};
 use serde_json::Value;
 use support::supervised::command;
-use support::user_manager::{require, say};
+use support::user_manager::{require, say, Systemd};
 
 struct Daemon {
     name: &'static str,
@@ -333,6 +333,16 @@ fn under_systemd(daemon: &Daemon, program: &Path) {
     say(&format!("{}: ran under systemd {}", daemon.name, manager.version));
     drop(manager);
     std::fs::remove_dir_all(dir).unwrap();
+    for tree in Systemd::all().into_iter().skip(1) {
+        if let Systemd::Tree(root) = tree {
+            say(&format!(
+                "{}: NOT RUN under the systemd of {}: the daemon is the host's (Debian 12) build, \
+                 whose libraries the tree does not hold",
+                daemon.name,
+                root.display()
+            ));
+        }
+    }
 }
 
 fn check(name: &str) {
