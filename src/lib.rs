@@ -31,10 +31,13 @@ pub use sdnotify_runtime::*;
 /// Makes a function (normally `main`) a correct systemd service.
 ///
 /// - **READY=1** is sent once, right after the [`init!`] section completes; without an `init!`,
-///   before the body runs. `ready = "manual"` leaves it to your call of [`ready()`].
+///   before the body runs. `ready = "manual"` leaves it to your call of [`ready()`] (and an
+///   `init!` with it is a compile error).
 /// - **STOPPING=1** is sent on every way out: return, `Err`, early `return`, panic (also with
 ///   `panic = "abort"`, from a panic hook), [`exit()`]. An `Err` or a panic also sends one
-///   `STATUS=` line saying what failed. The exit code is unchanged.
+///   `STATUS=` line saying what failed: the error's `Display` where it has one (else its
+///   `Debug`), and for an `std::io::Error` with an OS code also `ERRNO=`. The exit code is
+///   unchanged.
 /// - **Watchdog**: with `WATCHDOG_USEC` set (and `WATCHDOG_PID` absent or ours), a thread named
 ///   `sdnotify-watchdog` sends `WATCHDOG=1` every `WATCHDOG_USEC / 2`, sleeping in between, until
 ///   STOPPING. `watchdog = "heartbeat"` pings only if [`heartbeat()`] was called since the last
@@ -70,8 +73,9 @@ pub mod __private;
 /// completes.
 ///
 /// Its value is the block's value. `?` and `return` inside it leave the function as usual, and
-/// then READY is never sent. One per function, at the top level of its body (the attribute
-/// finds it with a shallow scan, which keeps expansion fast); anywhere else it is a compile
+/// then READY is never sent. One per function, as a statement at the top level of its body (the
+/// attribute finds it with a shallow scan, which keeps expansion fast); anywhere else (a nested
+/// block, a closure, outside `#[sdnotify::main]`, or with `ready = "manual"`) it is a compile
 /// error.
 ///
 /// ```no_run

@@ -278,15 +278,18 @@ fn err_in_init_never_sends_ready() {
     let lines = r.lines();
     assert_eq!(lines[0], "STATUS=reading /nonexistent/app.toml");
     assert_eq!(lines[1], "STOPPING=1");
-    assert!(
-        lines[2].starts_with("STATUS=failed: Os { code: 2, kind: NotFound"),
+    // The error's Display, and its OS code as ERRNO=.
+    assert_eq!(
+        lines[2], "STATUS=failed: No such file or directory (os error 2)",
         "{lines:?}"
     );
+    assert_eq!(lines[3], "ERRNO=2", "{lines:?}");
     assert_eq!(
-        r.events[1].datagram, r.events[2].datagram,
-        "STOPPING and the STATUS in one datagram"
+        (r.events[1].datagram, r.events[2].datagram),
+        (r.events[3].datagram, r.events[3].datagram),
+        "STOPPING, STATUS and ERRNO in one datagram"
     );
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), 4);
     assert!(
         r.stderr.contains("Error: Os { code: 2"),
         "Rust's own report is unchanged: {}",

@@ -220,9 +220,13 @@ fn a_descendant_in_its_own_session_ends_with_the_service() {
 fn a_stop_request_ends_every_descendant_and_sigkill_follows_for_the_stubborn() {
     let dir = tempdir("stop");
     let pidfile = dir.join("pid");
+    // READY=1 only once the escapee ignores SIGTERM, so the stop cannot catch it earlier.
+    let trapped = dir.join("trapped");
     let script = format!(
-        "setsid sh -c 'trap \"\" TERM; sleep 30' & echo $! > {}; sdnotify --ready; sleep 30",
-        pidfile.display()
+        "setsid sh -c 'trap \"\" TERM; touch {t}; sleep 30' & echo $! > {p}; \
+         while [ ! -e {t} ]; do sleep 0.01; done; sdnotify --ready; sleep 30",
+        t = trapped.display(),
+        p = pidfile.display()
     );
     let mut child = command(&["--timeout-stop=500ms"], &["sh", "-c", &script], &[])
         .stdout(Stdio::piped())

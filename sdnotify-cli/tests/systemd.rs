@@ -171,10 +171,12 @@ fn err_in_init_fails_the_unit_with_the_error_and_never_ready() {
         let failed = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "failed");
         assert_eq!(state(&failed), "failed", "{failed:?}");
         assert_eq!(failed["ExecMainStatus"], "1");
-        assert!(
-            failed["StatusText"].starts_with("failed: Os { code: 2"),
+        assert_eq!(
+            failed["StatusText"], "failed: No such file or directory (os error 2)",
             "{failed:?}"
         );
+        let errno = manager.show(unit, &["StatusErrno"]);
+        assert_eq!(errno["StatusErrno"], "2", "ERRNO= reached the manager");
         assert_eq!(
             failed["ActiveEnterTimestampMonotonic"], "0",
             "never became active: READY was never seen"

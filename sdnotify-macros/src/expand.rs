@@ -27,11 +27,29 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mut inits = Vec::new();
-    let body = rewrite_init(func.body.stream(), &options.crate_path, &mut inits);
+    let mut in_closures = Vec::new();
+    let body = rewrite_init(
+        func.body.stream(),
+        &options.crate_path,
+        &mut inits,
+        &mut in_closures,
+    );
     for span in inits.iter().skip(1) {
         push(Error::new(
             *span,
             "a second `init!` section: `#[sdnotify::main]` sends READY=1 after the one start-up section",
+        ));
+    }
+    for span in in_closures {
+        push(Error::new(
+            span,
+            "`init!` inside a closure (or after `||`): the start-up section must run exactly once, as a statement of `main`",
+        ));
+    }
+    if let (false, Some(span)) = (options.ready_auto, inits.first()) {
+        push(Error::new(
+            *span,
+            "`init!` with `ready = \"manual\"`: READY=1 is sent where the program calls `sdnotify::ready()`; remove the `init!` section or the option",
         ));
     }
     let body = Group::new(Delimiter::Brace, body);
@@ -73,7 +91,14 @@ fn wrap(func: &MainFn, body: Group, options: &Options, has_init: bool) -> TokenS
             });
             #[allow(clippy::redundant_closure_call, clippy::unused_unit)]
             let __sdnotify_result = #run;
-            __sdnotify_guard.finish(&__sdnotify_result);
+            // The most specific description of what failed, chosen by the return type.
+            #[allow(clippy::needless_borrow)]
+            let __sdnotify_failure = {
+                #[allow(unused_imports)]
+                use #krate::__private::failure::{ViaDebug as _, ViaDisplay as _, ViaIoError as _, ViaNothing as _};
+                (&&&&#krate::__private::failure::Outcome(&__sdnotify_result)).failure()
+            };
+            __sdnotify_guard.finish(__sdnotify_failure);
             __sdnotify_result
         }
     }
@@ -81,7 +106,12 @@ fn wrap(func: &MainFn, body: Group, options: &Options, has_init: bool) -> TokenS
 
 /// Replaces each `init! { … }` (bare, or through a path ending in the crate's name) with the
 /// hidden macro that works only here, and records where each one was.
-fn rewrite_init(tokens: TokenStream, krate: &TokenStream, found: &mut Vec<Span>) -> TokenStream {
+fn rewrite_init(
+    tokens: TokenStream,
+    krate: &TokenStream,
+    found: &mut Vec<Span>,
+    in_closures: &mut Vec<Span>,
+) -> TokenStream {
     let crate_name = krate
         .clone()
         .into_iter()
@@ -95,6 +125,7 @@ fn rewrite_init(tokens: TokenStream, krate: &TokenStream, found: &mut Vec<Span>)
         krate,
         crate_name,
         found,
+        in_closures,
     };
     match scanner.rewrite(tokens.clone()) {
         Some(rewritten) => rewritten,
@@ -106,6 +137,8 @@ struct Scanner<'a> {
     krate: &'a TokenStream,
     crate_name: String,
     found: &'a mut Vec<Span>,
+    /// `init!` found in a closure's body (a `|` earlier in its statement).
+    in_closures: &'a mut Vec<Span>,
 }
 
 impl Scanner<'_> {
@@ -126,6 +159,9 @@ impl Scanner<'_> {
                         changed = true;
                     }
                     if let Some(path_len) = our_path_len(&out, &self.crate_name) {
+                        if after_closure_bar(&out) {
+                            self.in_closures.push(ident.span());
+                        }
                         out.truncate(out.len() - path_len);
                         self.found.push(ident.span());
                         let args = &input[i + 2];
@@ -164,6 +200,16 @@ impl Scanner<'_> {
         }
         changed.then(|| out.into_iter().collect())
     }
+}
+
+/// A `|` in the statement so far: the `init!` is in a closure's body (or after `||`).
+fn after_closure_bar(out: &[TokenTree]) -> bool {
+    let is_punct = |tt: &TokenTree, c: char| matches!(tt, TokenTree::Punct(p) if p.as_char() == c);
+    let start = out
+        .iter()
+        .rposition(|tt| is_punct(tt, ';'))
+        .map_or(0, |at| at + 1);
+    out[start..].iter().any(|tt| is_punct(tt, '|'))
 }
 
 /// `async` or `async move` comes right before.

@@ -13,6 +13,8 @@ use sdnotify_runtime::{Notifier, State};
 
 use crate::watchdog_thread::{WatchdogThread, MIN_PERIOD};
 
+pub mod failure;
+
 /// The longest the framework waits for room in the manager's queue before it gives a message
 /// up: what it sends on its own (READY, pings, `status!`, STOPPING) must never wedge the
 /// program, also when the manager is wedged.
@@ -122,12 +124,15 @@ impl Guard {
         guard
     }
 
-    /// Called with the function's result when it returns: STOPPING=1, and a STATUS= saying what
-    /// failed for an `Err`.
-    pub fn finish<R: MainResult>(&self, result: &R) {
+    /// Called when the function returns, with what failed (see [`failure`]): STOPPING=1, and
+    /// for an `Err` a STATUS= saying what failed (with ERRNO= for an OS error).
+    pub fn finish(&self, failure: Option<failure::Failure>) {
         self.finished.set(true);
         if ACTIVE.load(Ordering::Relaxed) {
-            stop(result.failure().as_deref());
+            match failure {
+                Some(f) => stop_with(Some(&f.text), f.errno),
+                None => stop(None),
+            }
         }
     }
 }
@@ -175,14 +180,25 @@ fn start_watchdog(gated: bool) {
 
 /// Stops the watchdog thread, then sends `STATUS=` (if given) and STOPPING=1, once.
 pub(crate) fn stop(failure: Option<&str>) {
+    stop_with(failure, None);
+}
+
+/// [`stop`], with `ERRNO=` where the failure has an OS error code.
+fn stop_with(failure: Option<&str>, errno: Option<i32>) {
     if let Some(thread) = WATCHDOG.lock().unwrap_or_else(|e| e.into_inner()).take() {
         thread.stop();
     }
     if STOPPING_SENT.swap(true, Ordering::AcqRel) {
         return;
     }
+    let errno = errno.and_then(|e| u32::try_from(e).ok()).map(State::Errno);
     match failure {
-        Some(text) => send(&[State::Stopping, State::Status(&one_line(text))]),
+        Some(text) => {
+            let status = one_line(text);
+            let mut states = vec![State::Stopping, State::Status(&status)];
+            states.extend(errno);
+            send(&states);
+        }
         None => send(&[State::Stopping]),
     }
 }
@@ -276,28 +292,4 @@ pub fn status(args: fmt::Arguments<'_>) {
 /// Fixes an `async` block's output type, so `?` inside it knows its error type.
 pub fn typed_future<R, F: Future<Output = R>>(future: F) -> F {
     future
-}
-
-/// What a `main` can return, and what failed when it did.
-pub trait MainResult {
-    /// A one-line description of the failure, or `None` for success.
-    fn failure(&self) -> Option<String>;
-}
-
-impl MainResult for () {
-    fn failure(&self) -> Option<String> {
-        None
-    }
-}
-
-impl MainResult for std::process::ExitCode {
-    fn failure(&self) -> Option<String> {
-        None
-    }
-}
-
-impl<T, E: fmt::Debug> MainResult for Result<T, E> {
-    fn failure(&self) -> Option<String> {
-        self.as_ref().err().map(|e| format!("failed: {e:?}"))
-    }
 }

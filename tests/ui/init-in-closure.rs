@@ -1,0 +1,7 @@
+#[sdnotify::main]
+fn main() {
+    let start = || sdnotify::init! {
+        let _config = 1;
+    };
+    start();
+}
