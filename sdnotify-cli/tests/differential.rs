@@ -78,25 +78,34 @@ impl Program {
 }
 
 fn host_version() -> u32 {
-    let out = Command::new(SYSTEMD_NOTIFY).arg("--version").output();
-    out.ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+    static VERSION: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let out = Command::new(SYSTEMD_NOTIFY).arg("--version").output();
+        out.ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0)
+    })
 }
 
-/// The oracles present: the host's systemd-notify and each tree's (trees need root).
+/// The oracles present, newest last: the host's systemd-notify and each tree's (trees need
+/// root). Found once per test binary.
 fn oracles() -> Vec<Program> {
+    static ORACLES: std::sync::OnceLock<Vec<Program>> = std::sync::OnceLock::new();
+    ORACLES.get_or_init(find_oracles).clone()
+}
+
+fn find_oracles() -> Vec<Program> {
     let mut all = Vec::new();
     if systemd_notify_available() {
         all.push(Program::Host);
     }
     if !rustix::process::geteuid().is_root() {
-        return all;
+        return all; // the host's alone: nothing to order
     }
     let base = std::env::var_os("SDNOTIFY_SYSTEMD_TREES").map_or_else(
         || std::path::PathBuf::from("/var/cache/sdnotify"),
@@ -128,6 +137,7 @@ fn oracles() -> Vec<Program> {
             }
         }
     }
+    all.sort_by_key(Program::version);
     all
 }
 
@@ -315,8 +325,7 @@ fn older_may_differ(older: &Outcome, newest: &Outcome) -> bool {
 fn same(args: &[&str], socket: Socket) -> Outcome {
     let (ours, our_err) = observe(&Program::Sdnotify, args, socket);
     assert!(ours.datagrams.iter().all(|d| !d.text.starts_with("ERRNO=")));
-    let mut oracles = oracles();
-    oracles.sort_by_key(Program::version);
+    let oracles = oracles();
     let Some(newest) = oracles.last().cloned() else {
         return ours;
     };

@@ -77,15 +77,10 @@ impl Ending {
             if signal != Signal::KILL {
                 process::signal_all(Signal::CONT);
             }
-        } else if let Some(main) = main {
-            if process::signal(main, signal) {
-                events.push(Event::Signal {
-                    signal: name,
-                    target: format!("pid {main} (the main process)"),
-                });
-                if signal != Signal::KILL {
-                    process::signal(main, Signal::CONT);
-                }
+        } else if let Some(event) = main.and_then(|main| signal_main(main, signal, name)) {
+            events.push(event);
+            if let (Some(main), false) = (main, signal == Signal::KILL) {
+                process::signal(main, Signal::CONT);
             }
         }
         if signal == Signal::KILL {
@@ -110,4 +105,13 @@ impl Ending {
             KillMode::Process => {}
         }
     }
+}
+
+/// `signal` to the main process alone, if it is still one of the service's; the event to
+/// report when it was sent.
+pub(crate) fn signal_main(main: Pid, signal: Signal, name: &'static str) -> Option<Event> {
+    process::signal(main, signal).then(|| Event::Signal {
+        signal: name,
+        target: format!("pid {main} (the main process)"),
+    })
 }

@@ -11,7 +11,7 @@ use sdnotify_runtime::manager::{Datagram, Listener};
 use sdnotify_runtime::Pid;
 
 use super::classify::{classify, Access, Decision, FdStore, Notice, Received, Sender};
-use super::ending::Ending;
+use super::ending::{self, Ending};
 use super::event::Event;
 use super::fdstore::Store;
 use super::report::Reporter;
@@ -354,11 +354,10 @@ impl Supervisor {
     }
 
     fn signal_main(&mut self, signal: Signal, name: &'static str) {
-        if self.main_exit.is_none() && process::signal(self.main, signal) {
-            self.emit(Event::Signal {
-                signal: name,
-                target: format!("pid {} (the main process)", self.main),
-            });
+        if self.main_exit.is_none() {
+            if let Some(event) = ending::signal_main(self.main, signal, name) {
+                self.emit(event);
+            }
         }
     }
 
@@ -367,11 +366,10 @@ impl Supervisor {
     fn progress_ending(&mut self) -> Option<u8> {
         let status = self.main_exit?;
         let now = Instant::now();
-        let rest = match self.options.kill_mode {
-            KillMode::Process => Vec::new(),
-            KillMode::ControlGroup | KillMode::Mixed => process::descendants(),
-        };
-        if rest.is_empty() || self.ending.give_up_at().is_some_and(|at| at <= now) {
+        // With --kill-mode=process the rest is left running (and listed); otherwise it goes.
+        let rest = process::descendants();
+        let done = self.options.kill_mode == KillMode::Process || rest.is_empty();
+        if done || self.ending.give_up_at().is_some_and(|at| at <= now) {
             return Some(self.finish(status, &rest));
         }
         let mut events = Vec::new();
@@ -383,12 +381,7 @@ impl Supervisor {
 
     fn finish(&mut self, status: MainExit, left: &[Pid]) -> u8 {
         self.reporter.flush_pings(self.state.pings);
-        if self.options.kill_mode == KillMode::Process {
-            let others: Vec<u32> = process::descendants().into_iter().map(Pid::get).collect();
-            if !others.is_empty() {
-                self.emit(Event::LeftRunning { pids: others });
-            }
-        } else if !left.is_empty() {
+        if !left.is_empty() {
             self.emit(Event::LeftRunning {
                 pids: left.iter().map(|p| p.get()).collect(),
             });

@@ -199,11 +199,7 @@ impl Notifier {
         let creds = pid.map(|pid| self.credentials_of(pid)).transpose()?;
         let bytes = message.as_bytes();
         let at = deadline.map(|(at, _)| at);
-        let sent = match self.transmit(bytes, fds, creds, at) {
-            // The kernel refuses to let an unprivileged sender speak for another pid.
-            Err(Errno::PERM) if creds.is_some() => self.transmit(bytes, fds, None, at),
-            other => other,
-        };
+        let sent = self.transmit_as(bytes, fds, creds, at);
         match (sent, deadline) {
             (Err(Errno::AGAIN), Some((_, timeout))) => Err(Error::SendTimeout(timeout)),
             (sent, _) => Ok(sent?),
@@ -239,10 +235,7 @@ impl Notifier {
         let creds = pid.map(|pid| self.credentials_of(pid)).transpose()?;
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         let fds = [write.as_fd()];
-        match self.transmit(b"BARRIER=1", &fds, creds, None) {
-            Err(Errno::PERM) if creds.is_some() => self.transmit(b"BARRIER=1", &fds, None, None)?,
-            other => other?,
-        }
+        self.transmit_as(b"BARRIER=1", &fds, creds, None)?;
         drop(write);
         wait_for_hangup(&read, timeout)
     }
@@ -262,6 +255,22 @@ impl Notifier {
     /// message; the manager reads each until the sender shuts down its side.
     fn connects_per_message(&self) -> bool {
         matches!(self.address.kind, AddressKind::Vsock { types, .. } if types != [SocketType::DGRAM])
+    }
+
+    /// [`transmit`](Self::transmit) speaking for `creds`; when the kernel refuses to let an
+    /// unprivileged sender speak for another pid, once more with our own credentials, as
+    /// libsystemd does.
+    fn transmit_as(
+        &self,
+        bytes: &[u8],
+        fds: &[BorrowedFd<'_>],
+        creds: Option<UCred>,
+        deadline: Option<Instant>,
+    ) -> Result<(), Errno> {
+        match self.transmit(bytes, fds, creds, deadline) {
+            Err(Errno::PERM) if creds.is_some() => self.transmit(bytes, fds, None, deadline),
+            other => other,
+        }
     }
 
     /// One send on the kept socket; on a socket the manager no longer listens on (or one not
