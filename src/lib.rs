@@ -64,7 +64,13 @@ pub use sdnotify_runtime::*;
 /// ```
 pub use sdnotify_macros::main;
 
+mod reload;
 mod watchdog_thread;
+
+pub use reload::{
+    reload, reload_async, reload_request, reload_requested, wait_reload_request, wait_reload_request_timeout,
+    ReloadRequest, Reloading,
+};
 
 #[doc(hidden)]
 pub mod __private;

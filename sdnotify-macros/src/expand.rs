@@ -74,6 +74,10 @@ fn wrap(func: &MainFn, body: Group, options: &Options, has_init: bool) -> TokenS
         Watchdog::Off => quote!(Off),
     };
     let ready_auto = options.ready_auto;
+    let reload = match &options.reload {
+        Some(name) => quote!(::core::option::Option::Some(#name)),
+        None => quote!(::core::option::Option::None),
+    };
     let ret = func.ret.clone().unwrap_or_else(|| quote!(()));
     let span = body.span();
     let run = if func.is_async {
@@ -88,6 +92,7 @@ fn wrap(func: &MainFn, body: Group, options: &Options, has_init: bool) -> TokenS
                 ready_auto: #ready_auto,
                 has_init: #has_init,
                 panic_aborts: cfg!(panic = "abort"),
+                reload: #reload,
             });
             #[allow(clippy::redundant_closure_call, clippy::unused_unit)]
             let __sdnotify_result = #run;

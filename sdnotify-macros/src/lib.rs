@@ -6,6 +6,7 @@ use proc_macro::TokenStream;
 mod expand;
 mod item;
 mod options;
+mod signal;
 
 /// Makes `main` a correct systemd service; documented in the `sdnotify` crate.
 #[proc_macro_attribute]

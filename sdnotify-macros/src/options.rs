@@ -1,9 +1,11 @@
-//! The attribute's options: `watchdog = "…"`, `ready = "…"`, `crate = "…"`.
+//! The attribute's options: `watchdog = "…"`, `ready = "…"`, `reload = "…"`, `crate = "…"`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::parse::{ParseStream, Parser};
 use syn::{Error, Ident, LitStr, Token};
+
+use crate::signal;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Watchdog {
@@ -17,6 +19,8 @@ pub(crate) enum Watchdog {
 pub(crate) struct Options {
     pub(crate) watchdog: Watchdog,
     pub(crate) ready_auto: bool,
+    /// `reload = "…"`, spelled canonically (`SIGHUP`).
+    pub(crate) reload: Option<String>,
     pub(crate) crate_path: TokenStream,
 }
 
@@ -25,12 +29,13 @@ impl Default for Options {
         Options {
             watchdog: Watchdog::Auto,
             ready_auto: true,
+            reload: None,
             crate_path: quote!(::sdnotify),
         }
     }
 }
 
-const KNOWN: &str = "`watchdog`, `ready` and `crate`";
+const KNOWN: &str = "`watchdog`, `ready`, `reload` and `crate`";
 
 /// Parses `key = "value", …`, collecting every error into one.
 pub(crate) fn parse(args: TokenStream) -> Result<Options, Error> {
@@ -86,6 +91,10 @@ pub(crate) fn parse(args: TokenStream) -> Result<Options, Error> {
                     value.span(),
                     format!("unknown ready mode `{text}`, expected `\"auto\"` or `\"manual\"`"),
                 )),
+            },
+            "reload" => match signal::canonical(&text) {
+                Ok(name) => options.reload = Some(name),
+                Err(message) => push(Error::new(value.span(), message)),
             },
             "crate" => match crate_path(&text, value.span()) {
                 Ok(path) => options.crate_path = path,

@@ -32,6 +32,7 @@ mod message;
 mod notifier;
 mod parse;
 mod pid;
+pub mod signal;
 mod state;
 mod watchdog;
 

@@ -44,6 +44,8 @@ pub struct Config {
     pub has_init: bool,
     /// `cfg!(panic = "abort")` in the user's crate.
     pub panic_aborts: bool,
+    /// `reload = "…"`: the reload signal's name.
+    pub reload: Option<&'static str>,
 }
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -108,6 +110,13 @@ impl Guard {
         let guard = Guard {
             finished: Cell::new(false),
         };
+        // Also off systemd: the option makes the signal mean "reload" (handy with `kill -HUP`
+        // while developing), and under systemd 262 the handler must exist before READY=1.
+        if let Some(signal) = config.reload {
+            if let Err(err) = crate::reload::requests::install(signal) {
+                report(format_args!("reloads disabled: cannot handle {signal}: {err}"));
+            }
+        }
         let active = matches!(Notifier::global(), Ok(Some(_))) || sdnotify_runtime::env::debug_enabled();
         if !active {
             return guard;
@@ -262,6 +271,11 @@ fn is_abort_in_unwind(payload: &str) -> bool {
     )
 }
 
+/// Whether STOPPING=1 went out: nothing but a final status may follow it.
+pub(crate) fn stopping_sent() -> bool {
+    STOPPING_SENT.load(Ordering::Acquire)
+}
+
 /// READY=1, at most once per process.
 pub(crate) fn send_ready() {
     if !READY_SENT.swap(true, Ordering::AcqRel) {
@@ -282,6 +296,7 @@ pub fn status(args: fmt::Arguments<'_>) {
     if !ACTIVE.load(Ordering::Relaxed) && matches!(Notifier::global(), Ok(None)) {
         return;
     }
+    crate::reload::status_replaced();
     let text = match args.as_str() {
         Some(s) => std::borrow::Cow::Borrowed(s),
         None => std::borrow::Cow::Owned(args.to_string()),

@@ -1,0 +1,187 @@
+//! Signal names as systemd reads them (`ReloadSignal=`, `KillSignal=`): `SIGHUP` or `HUP`,
+//! `SIGRTMIN+3`, `RTMAX-1`, or a number.
+//!
+//! Numbers differ between architectures (SIGUSR1 is 10 on x86, 16 on MIPS), and the real-time
+//! range depends on the C library, so names are resolved here, at run time, on the machine the
+//! service runs on.
+
+use std::os::raw::c_int;
+
+/// The standard signals by name, without the `SIG` prefix, in systemd's spelling.
+const STANDARD: &[(&str, c_int)] = &[
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("ILL", libc::SIGILL),
+    ("TRAP", libc::SIGTRAP),
+    ("ABRT", libc::SIGABRT),
+    ("BUS", libc::SIGBUS),
+    ("FPE", libc::SIGFPE),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("SEGV", libc::SIGSEGV),
+    ("USR2", libc::SIGUSR2),
+    ("PIPE", libc::SIGPIPE),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    #[cfg(not(any(target_arch = "mips", target_arch = "mips64", target_arch = "sparc64")))]
+    ("STKFLT", libc::SIGSTKFLT),
+    ("CHLD", libc::SIGCHLD),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("TSTP", libc::SIGTSTP),
+    ("TTIN", libc::SIGTTIN),
+    ("TTOU", libc::SIGTTOU),
+    ("URG", libc::SIGURG),
+    ("XCPU", libc::SIGXCPU),
+    ("XFSZ", libc::SIGXFSZ),
+    ("VTALRM", libc::SIGVTALRM),
+    ("PROF", libc::SIGPROF),
+    ("WINCH", libc::SIGWINCH),
+    ("IO", libc::SIGIO),
+    ("POLL", libc::SIGPOLL),
+    ("PWR", libc::SIGPWR),
+    ("SYS", libc::SIGSYS),
+];
+
+/// Every name [`from_name`] knows besides the real-time forms, without the `SIG` prefix.
+pub fn standard_names() -> impl Iterator<Item = &'static str> {
+    STANDARD.iter().map(|(name, _)| *name)
+}
+
+/// The signal a name or number stands for, read as systemd reads `ReloadSignal=`: an optional
+/// `SIG` prefix, a standard name, `RTMIN`, `RTMIN+n`, `RTMAX`, `RTMAX-n`, or a decimal number;
+/// `None` for anything else or a signal out of range.
+///
+/// ```
+/// use sdnotify_runtime::signal;
+///
+/// assert_eq!(signal::from_name("SIGHUP"), Some(1));
+/// assert_eq!(signal::from_name("HUP"), Some(1));
+/// assert_eq!(signal::from_name("SIGRTMIN+1"), signal::from_name("RTMIN").map(|s| s + 1));
+/// assert_eq!(signal::from_name("SIGFOO"), None);
+/// ```
+pub fn from_name(name: &str) -> Option<c_int> {
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+        let number: c_int = name.parse().ok()?;
+        return is_valid(number).then_some(number);
+    }
+    let name = name.strip_prefix("SIG").unwrap_or(name);
+    if let Some(&(_, number)) = STANDARD.iter().find(|(known, _)| *known == name) {
+        return Some(number);
+    }
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    let offset = |rest: &str| -> Option<c_int> {
+        if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        rest.parse::<c_int>().ok().filter(|n| *n <= max - min)
+    };
+    match name {
+        "RTMIN" => Some(min),
+        "RTMAX" => Some(max),
+        _ => {
+            if let Some(rest) = name.strip_prefix("RTMIN+") {
+                offset(rest).map(|n| min + n)
+            } else if let Some(rest) = name.strip_prefix("RTMAX-") {
+                offset(rest).map(|n| max - n)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The signal's name as systemd prints it (`SIGHUP`, `SIGRTMIN+3`), or its number.
+///
+/// ```
+/// assert_eq!(sdnotify_runtime::signal::name(1), "SIGHUP");
+/// ```
+pub fn name(signal: c_int) -> String {
+    if let Some((name, _)) = STANDARD.iter().find(|(_, number)| *number == signal) {
+        return format!("SIG{name}");
+    }
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    if (min..=max).contains(&signal) {
+        return match signal - min {
+            0 => "SIGRTMIN".to_owned(),
+            n => format!("SIGRTMIN+{n}"),
+        };
+    }
+    signal.to_string()
+}
+
+/// Whether a process may install a handler for the signal and go on running after it: not
+/// SIGKILL/SIGSTOP (uncatchable), and not the signals that report a fault in the process itself
+/// or end it by design (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT).
+pub fn can_be_handled(signal: c_int) -> bool {
+    is_valid(signal)
+        && ![
+            libc::SIGKILL,
+            libc::SIGSTOP,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGTRAP,
+            libc::SIGSYS,
+            libc::SIGABRT,
+        ]
+        .contains(&signal)
+}
+
+fn is_valid(signal: c_int) -> bool {
+    (1..=libc::SIGRTMAX()).contains(&signal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_like_systemd() {
+        assert_eq!(from_name("SIGUSR1"), Some(libc::SIGUSR1));
+        assert_eq!(from_name("USR2"), Some(libc::SIGUSR2));
+        assert_eq!(from_name("15"), Some(libc::SIGTERM));
+        assert_eq!(from_name("SIGRTMIN"), Some(libc::SIGRTMIN()));
+        assert_eq!(from_name("RTMAX-0"), Some(libc::SIGRTMAX()));
+        let span = libc::SIGRTMAX() - libc::SIGRTMIN();
+        assert_eq!(from_name(&format!("SIGRTMIN+{span}")), Some(libc::SIGRTMAX()));
+        for bad in [
+            "",
+            "SIG",
+            "sighup",
+            "SIGHUP ",
+            "0",
+            "65",
+            "-1",
+            "+1",
+            "RTMIN+",
+            "RTMIN+-1",
+            "RTMIN++1",
+            "RTMAX+1",
+            "99999999999999999999",
+        ] {
+            assert_eq!(from_name(bad), None, "{bad:?}");
+        }
+        assert_eq!(from_name(&format!("RTMIN+{}", span + 1)), None);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for signal in 1..=libc::SIGRTMAX() {
+            let name = name(signal);
+            // SIGIO and SIGPOLL are one signal; the first name is the one printed.
+            assert_eq!(from_name(&name), Some(signal), "{name}");
+        }
+    }
+
+    #[test]
+    fn fault_and_uncatchable_signals_cannot_be_handled() {
+        assert!(can_be_handled(libc::SIGHUP));
+        assert!(can_be_handled(libc::SIGRTMIN()));
+        for signal in [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, 0, 200] {
+            assert!(!can_be_handled(signal), "{signal}");
+        }
+    }
+}
