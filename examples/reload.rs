@@ -38,6 +38,7 @@ fn main() -> Result<(), ConfigError> {
         // STATUS= if it failed.
         let reloaded = sdnotify::reload(|| {
             let new = Config::load(&path)?;
+            std::thread::sleep(new.warmup); // warming caches for the new configuration
             sdnotify::status!("{}", new.describe(generation + 1));
             Ok::<_, ConfigError>(new)
         });

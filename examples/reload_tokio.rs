@@ -31,6 +31,7 @@ async fn main() -> Result<(), ConfigError> {
                 // Any future works here; the file is small, so it is read in place.
                 let reloaded = sdnotify::reload_async(async {
                     let new = Config::load(&path)?;
+                    tokio::time::sleep(new.warmup).await; // warming caches for it
                     sdnotify::status!("{}", new.describe(generation + 1));
                     Ok::<_, ConfigError>(new)
                 })

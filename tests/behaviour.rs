@@ -3,10 +3,13 @@
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use sdnotify::manager::Listener;
+
+mod support;
+use support::{example, Reap};
 
 /// One received notification line, with when it arrived.
 #[derive(Debug, Clone)]
@@ -48,32 +51,6 @@ impl Run {
     /// Lines other than watchdog pings.
     fn without_pings(&self) -> Vec<&str> {
         self.lines().into_iter().filter(|l| *l != "WATCHDOG=1").collect()
-    }
-}
-
-fn example(name: &str) -> PathBuf {
-    if name.starts_with('/') {
-        return PathBuf::from(name);
-    }
-    // target/debug/deps/behaviour-… → target/debug/examples/NAME
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
-
-/// Kills the child if the test fails before it ended.
-struct Reap(Child);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
     }
 }
 

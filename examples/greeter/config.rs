@@ -4,7 +4,7 @@
 //! # what to print, and how often
 //! greeting = hello
 //! interval_ms = 500
-//! # start-up work (warming caches) before the service is ready
+//! # how long warming the caches takes, at start-up and on each reload
 //! warmup_ms = 0
 //! ```
 

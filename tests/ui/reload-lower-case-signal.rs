@@ -1,0 +1,2 @@
+#[sdnotify::main(reload = "sigusr1")]
+fn main() {}

@@ -1,0 +1,2 @@
+#[sdnotify::main(reload = "SIGRTMIN+40")]
+fn main() {}

@@ -1,0 +1,2 @@
+#[sdnotify::main(reload = "1")]
+fn main() {}

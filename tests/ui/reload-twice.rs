@@ -1,0 +1,2 @@
+#[sdnotify::main(reload = "SIGHUP", reload = "SIGUSR1")]
+fn main() {}

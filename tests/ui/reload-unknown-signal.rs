@@ -1,0 +1,2 @@
+#[sdnotify::main(reload = "SIGHUPP")]
+fn main() {}
