@@ -238,7 +238,9 @@ fn rows() -> Vec<(String, &'static str, String)> {
         "env",
         listen_case("2147483644", None),
     ));
-    let cli_rows: Vec<(&str, Vec<&str>, Option<&str>)> = vec![
+    let uncaught = format!("{SDNOTIFY} --ready; sleep 9");
+    let cli_rows: Vec<(&str, Vec<&str>, Option<&str>)> =
+        vec![
         (
             "`sdnotify --status=$'a\\nb'`",
             vec!["--status=a\nb"],
@@ -331,6 +333,26 @@ fn rows() -> Vec<(String, &'static str, String)> {
         (
             "`sdnotify run --reload-after=1s -- true`",
             vec!["run", "--reload-after=1s", "--", "true"],
+            None,
+        ),
+        (
+            "`sdnotify run --type=notify-reload --reload-signal=SIGHUPP -- true`",
+            vec!["run", "--type=notify-reload", "--reload-signal=SIGHUPP", "--", "true"],
+            None,
+        ),
+        (
+            "`sdnotify run --type=notify-reload --reload-signal=SIGRTMIN+1 -- true`",
+            vec!["run", "--type=notify-reload", "--reload-signal=SIGRTMIN+1", "--", "true"],
+            None,
+        ),
+        (
+            "`sdnotify run --reload-signal=SIGUSR1 -- true`",
+            vec!["run", "--reload-signal=SIGUSR1", "--", "true"],
+            None,
+        ),
+        (
+            "`sdnotify run --type=notify-reload -- sh -c 'sdnotify --ready; sleep 9'` (SIGHUP not caught)",
+            vec!["run", "--type=notify-reload", "--", "sh", "-c", &uncaught],
             None,
         ),
         (

@@ -29,7 +29,7 @@ fn reload_managers(test: &str) -> impl Iterator<Item = UserManager> + '_ {
         if !runs {
             say(&format!(
                 "{test}: NOT RUN on systemd {}: Type=notify-reload needs 253 (tests/reload.rs \
-                 checks the handshake's bytes, sdnotify-cli/tests/run.rs under `sdnotify run`)",
+                 checks the handshake's bytes, tests/run_reload.rs under `sdnotify run`)",
                 manager.version
             ));
         }
@@ -238,5 +238,68 @@ fn without_the_option_a_notify_reload_unit_fails_as_the_manager_decides() {
             assert_eq!(state(&ended), "inactive", "{ended:?}");
         }
         let _ = manager.systemctl(&["stop", unit]);
+    }
+}
+
+#[test]
+fn sdnotify_run_refuses_the_same_starts_as_the_newest_systemd() {
+    // What counts as handling the reload signal at READY=1: a handler yes; ignoring it or no
+    // trap at all, no. systemd before 262 starts all of them.
+    let sdnotify = env!("CARGO_BIN_EXE_sdnotify");
+    let cases = [
+        ("caught", "trap ':' HUP; "),
+        ("ignored", "trap '' HUP; "),
+        ("default", ""),
+    ];
+    for manager in reload_managers("reload_signal_check_differential") {
+        for (name, trap) in cases {
+            let script = format!("{trap}{sdnotify} --ready; sleep 5 & wait");
+            let unit = format!("sdnotify-check-{name}.service");
+            start(
+                &manager,
+                &unit,
+                &["Type=notify-reload"],
+                &[],
+                &["/bin/sh", "-c", &script],
+            );
+            let settled = manager.wait_for(&unit, PROPS, Duration::from_secs(10), |p| {
+                matches!(state(p), "active" | "failed")
+            });
+            let systemd_starts = state(&settled) == "active";
+            let _ = manager.systemctl(&["stop", &unit]);
+            let ours = std::process::Command::new(sdnotify)
+                .args([
+                    "run",
+                    "--type=notify-reload",
+                    "--timeout-start=3s",
+                    "--",
+                    "/bin/sh",
+                    "-c",
+                ])
+                .arg(script.replace("sleep 5", "sleep 0.3"))
+                .env_remove("NOTIFY_SOCKET")
+                .output()
+                .unwrap();
+            let we_start = ours.status.code() != Some(76);
+            if manager.version >= 262 {
+                assert_eq!(
+                    we_start, systemd_starts,
+                    "{name}: sdnotify run and systemd {} disagree",
+                    manager.version
+                );
+            } else {
+                assert!(
+                    systemd_starts,
+                    "{name} on systemd {}: {settled:?}",
+                    manager.version
+                );
+            }
+            say(&format!(
+                "reload_signal_check_differential: {name}: systemd {} {}, sdnotify run {}",
+                manager.version,
+                if systemd_starts { "starts" } else { "refuses" },
+                if we_start { "starts" } else { "refuses" }
+            ));
+        }
     }
 }

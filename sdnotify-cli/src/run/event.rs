@@ -68,8 +68,11 @@ pub(crate) enum Event {
         reason: String,
     },
     ReloadRequested {
+        signal: &'static str,
         monotonic_usec: u64,
     },
+    /// Something the service should hear about, that changes nothing (as systemd logs it).
+    Warning(String),
     ReloadFailed(String),
     StartTimeout {
         after: Duration,
@@ -128,6 +131,7 @@ impl Event {
             Event::Rejected { .. } => "rejected",
             Event::Ignored { .. } => "ignored",
             Event::ReloadRequested { .. } => "reload-requested",
+            Event::Warning(_) => "warning",
             Event::ReloadFailed(_) => "reload-failed",
             Event::StartTimeout { .. } => "start-timeout",
             Event::StartFailed(_) => "start-failed",
@@ -174,8 +178,9 @@ impl Event {
             Event::Rejected { pid: Some(pid), reason } => format!("rejected from pid {pid}: {reason}"),
             Event::Rejected { pid: None, reason } => format!("rejected: {reason}"),
             Event::Ignored { reason } => format!("ignored: {reason}"),
-            Event::ReloadRequested { monotonic_usec } => format!(
-                "reload requested: SIGHUP sent; expecting RELOADING=1 with MONOTONIC_USEC >= {monotonic_usec}, then READY=1"
+            Event::Warning(text) => format!("warning: {text}"),
+            Event::ReloadRequested { signal, monotonic_usec } => format!(
+                "reload requested: {signal} sent; expecting RELOADING=1 with MONOTONIC_USEC >= {monotonic_usec}, then READY=1"
             ),
             Event::ReloadFailed(reason) => format!("reload failed: {reason}"),
             Event::StartTimeout { after } => format!("start timeout: no READY=1 within {}", secs(*after)),
@@ -250,7 +255,14 @@ impl Event {
             Event::Ignored { reason } | Event::ReloadFailed(reason) | Event::StartFailed(reason) => {
                 field("reason", s(reason))
             }
-            Event::ReloadRequested { monotonic_usec } => field("monotonic_usec", monotonic_usec.to_string()),
+            Event::ReloadRequested {
+                signal,
+                monotonic_usec,
+            } => {
+                field("signal", s(signal));
+                field("monotonic_usec", monotonic_usec.to_string());
+            }
+            Event::Warning(text) => field("text", s(text)),
             Event::StartTimeout { after } => field("seconds", d(after)),
             Event::WatchdogTimeout { interval } => field("seconds", d(interval)),
             Event::StopRequested { signal } => field("signal", s(signal)),

@@ -22,7 +22,8 @@ use clap::{Arg, ArgAction, Command};
 pub(crate) mod exit {
     /// The command line of `run` was wrong.
     pub(crate) const USAGE: u8 = 2;
-    /// A reload was not finished with the notify-reload handshake (EX_PROTOCOL).
+    /// The notify-reload protocol was broken (EX_PROTOCOL): the reload signal was not caught
+    /// at READY=1, or a reload was not finished with the handshake.
     pub(crate) const PROTOCOL_ERROR: u8 = 76;
     /// The main process exited before READY=1: a failed start (systemd's Result=protocol).
     pub(crate) const START_FAILED: u8 = 121;
@@ -61,11 +62,35 @@ pub(crate) struct Options {
     pub(crate) notify_access: classify::Access,
     pub(crate) service_type: ServiceType,
     pub(crate) reload_after: Option<Duration>,
+    /// systemd's ReloadSignal= (SIGHUP by default).
+    pub(crate) reload_signal: ReloadSignal,
     pub(crate) fdstore_max: usize,
     pub(crate) kill_mode: KillMode,
     pub(crate) inherit_stdin: bool,
     pub(crate) json: bool,
     pub(crate) command: Vec<OsString>,
+}
+
+/// The signal that asks a notify-reload service to reload, and its name for the output.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReloadSignal {
+    pub(crate) signal: rustix::process::Signal,
+    pub(crate) name: &'static str,
+}
+
+/// `--reload-signal`: a name or number as ReloadSignal= reads it (sdnotify_runtime::signal).
+fn reload_signal(text: &str) -> Result<ReloadSignal, String> {
+    let number = sdnotify_runtime::signal::from_name(text)
+        .ok_or_else(|| format!("`{text}` is not a signal, expected e.g. SIGHUP or SIGUSR1"))?;
+    // rustix sends named signals only; the real-time range belongs to the C library.
+    let signal = rustix::process::Signal::from_named_raw(number)
+        .ok_or_else(|| format!("`{text}`: real-time signals are not supported by sdnotify run"))?;
+    let name = sdnotify_runtime::signal::name(number);
+    Ok(ReloadSignal {
+        signal,
+        // One name for the life of the process, shown in events.
+        name: Box::leak(name.into_boxed_str()),
+    })
 }
 
 pub(crate) fn command() -> Command {
@@ -100,7 +125,7 @@ pub(crate) fn command() -> Command {
              121  the main process exited before READY=1 (a failed start)\n  \
              124  no READY=1 within --timeout-start\n  \
              125  the watchdog expired and the service was killed\n   \
-             76  a reload was not finished with RELOADING=1 + MONOTONIC_USEC, then READY=1\n  \
+             76  notify-reload broken: the reload signal not caught at READY=1, or a reload unfinished\n  \
              127  the command could not be started\n    \
              2  the command line of `sdnotify run` was wrong",
         )
@@ -155,6 +180,14 @@ pub(crate) fn command() -> Command {
             "With --type=notify-reload: request a reload this long after READY=1",
         ))
         .arg(
+            Arg::new("reload-signal")
+                .long("reload-signal")
+                .value_name("SIGNAL")
+                .help("With --type=notify-reload: the signal that requests a reload (ReloadSignal=)")
+                .value_parser(|s: &str| reload_signal(s))
+                .default_value("SIGHUP"),
+        )
+        .arg(
             Arg::new("fdstore-max")
                 .long("fdstore-max")
                 .value_name("N")
@@ -199,6 +232,20 @@ fn parse(argv: &[OsString]) -> Result<Options, clap::Error> {
         }
         other => other.flatten(),
     };
+    let reload_signal = m
+        .get_one::<ReloadSignal>("reload-signal")
+        .copied()
+        .unwrap_or(ReloadSignal {
+            signal: rustix::process::Signal::HUP,
+            name: "SIGHUP",
+        });
+    let signal_given = m.value_source("reload-signal") == Some(clap::parser::ValueSource::CommandLine);
+    if signal_given && service_type != ServiceType::NotifyReload {
+        return Err(command().error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--reload-signal needs --type=notify-reload",
+        ));
+    }
     if reload_after.is_some() && service_type != ServiceType::NotifyReload {
         return Err(command().error(
             clap::error::ErrorKind::ArgumentConflict,
@@ -214,6 +261,7 @@ fn parse(argv: &[OsString]) -> Result<Options, clap::Error> {
             .unwrap_or(classify::Access::Main),
         service_type,
         reload_after,
+        reload_signal,
         fdstore_max: m.get_one::<usize>("fdstore-max").copied().unwrap_or(64),
         kill_mode: match text("kill-mode") {
             Some("mixed") => KillMode::Mixed,

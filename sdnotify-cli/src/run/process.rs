@@ -153,6 +153,19 @@ pub(crate) fn pid_of_pidfd(fd: &OwnedFd) -> Option<Pid> {
     Pid::parse(line.trim())
 }
 
+/// Whether `pid` catches or blocks `signal` (SigCgt or SigBlk in /proc/PID/status), what
+/// systemd 262 checks of a notify-reload service; `None` when that cannot be read.
+pub(crate) fn catches_or_blocks(pid: Pid, signal: Signal) -> Option<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mask = |key: &str| {
+        let hex = status.lines().find_map(|l| l.strip_prefix(key))?;
+        u64::from_str_radix(hex.trim(), 16).ok()
+    };
+    let bit = u32::try_from(signal.as_raw()).ok()?.checked_sub(1)?;
+    let bit = 1u64.checked_shl(bit)?;
+    Some((mask("SigCgt:")? | mask("SigBlk:")?) & bit != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +185,24 @@ mod tests {
         child.wait().unwrap();
         assert!(!is_descendant(pid));
         assert!(!signal(pid, Signal::KILL), "a reaped pid is nobody's");
+    }
+
+    #[test]
+    fn caught_signals_are_seen() {
+        let mut child = Command::new("sh")
+            .args(["-c", "trap 'exit 0' USR1; sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        let pid = Pid::new(child.id()).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while catches_or_blocks(pid, Signal::USR1) != Some(true) {
+            assert!(std::time::Instant::now() < deadline, "the trap never showed");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(catches_or_blocks(pid, Signal::USR2), Some(false));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(catches_or_blocks(pid, Signal::USR1), None, "gone");
     }
 
     #[test]

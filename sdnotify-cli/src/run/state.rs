@@ -8,7 +8,7 @@ use rustix::process::Signal;
 
 use super::classify::{Lifecycle, Notice, Watchdog};
 use super::event::Event;
-use super::{exit, ServiceType};
+use super::{exit, ReloadSignal, ServiceType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -35,16 +35,15 @@ pub(crate) enum Effect {
     },
     /// STOPPING=1: no signal; SIGKILL if the service is still there after --timeout-stop.
     AwaitStop,
-    /// A signal to the main process alone (the reload request).
-    SignalMain {
-        signal: Signal,
-        name: &'static str,
-    },
+    /// The reload signal to the main process alone; with a warning first when the process no
+    /// longer catches or blocks it (systemd 262 sends it anyway).
+    RequestReload(ReloadSignal),
 }
 
 pub(crate) struct Timeouts {
     pub(crate) start: Option<Duration>,
     pub(crate) reload_after: Option<Duration>,
+    pub(crate) reload_signal: ReloadSignal,
 }
 
 pub(crate) struct State {
@@ -101,9 +100,24 @@ impl State {
     }
 
     /// One accepted datagram's lifecycle, watchdog and timeout keys, in systemd's order.
-    pub(crate) fn on_notice(&mut self, n: &Notice, now: Instant, fx: &mut Vec<Effect>) {
+    /// `catches_reload_signal` says whether the main process catches or blocks the reload
+    /// signal (`None`: cannot tell); it is asked at the first READY=1 of a notify-reload service.
+    pub(crate) fn on_notice(
+        &mut self,
+        n: &Notice,
+        now: Instant,
+        fx: &mut Vec<Effect>,
+        catches_reload_signal: impl FnOnce() -> Option<bool>,
+    ) {
         match n.lifecycle {
             Some(Lifecycle::Stopping) => self.on_stopping(fx),
+            Some(Lifecycle::Ready { .. })
+                if self.phase == Phase::Activating
+                    && self.service_type == ServiceType::NotifyReload
+                    && catches_reload_signal() == Some(false) =>
+            {
+                self.refuse_start(fx)
+            }
             Some(Lifecycle::Ready { with_reloading }) => {
                 self.on_ready(with_reloading, n.monotonic_usec, now, fx)
             }
@@ -224,6 +238,22 @@ impl State {
         fx.push(Effect::Emit(Event::ExtendTimeout(by)));
     }
 
+    /// As systemd 262: a notify-reload service whose main process neither catches nor blocks
+    /// its reload signal at READY=1 could never reload; its start fails (Result=protocol).
+    fn refuse_start(&mut self, fx: &mut Vec<Effect>) {
+        let name = self.timeouts.reload_signal.name;
+        fx.push(Effect::Emit(Event::StartFailed(format!(
+            "READY=1, but the main process neither catches nor blocks {name}, its reload signal: \
+             a reload would end it (systemd 262 and later refuse this start)"
+        ))));
+        self.outcome.get_or_insert(exit::PROTOCOL_ERROR);
+        self.enter_deactivating();
+        fx.push(Effect::Stop {
+            signal: Signal::TERM,
+            name: "SIGTERM",
+        });
+    }
+
     /// The main process exited: what the start or the reload came to.
     pub(crate) fn on_main_exit(&mut self, received_anything: bool, fx: &mut Vec<Effect>) {
         if self.phase == Phase::Activating && self.outcome.is_none() {
@@ -299,11 +329,9 @@ impl State {
                 self.phase = Phase::ReloadSignal { begin_usec };
                 self.reload_since = Some(now);
                 self.set_timer(now, self.timeouts.start);
-                fx.push(Effect::SignalMain {
-                    signal: Signal::HUP,
-                    name: "SIGHUP",
-                });
+                fx.push(Effect::RequestReload(self.timeouts.reload_signal));
                 fx.push(Effect::Emit(Event::ReloadRequested {
+                    signal: self.timeouts.reload_signal.name,
                     monotonic_usec: begin_usec,
                 }));
             }
@@ -355,9 +383,15 @@ mod tests {
         let timeouts = Timeouts {
             start: Some(Duration::from_secs(5)),
             reload_after: Some(Duration::from_secs(1)),
+            reload_signal: HUP,
         };
         (State::new(ty, timeouts, Some(Duration::from_secs(2)), now), now)
     }
+
+    const HUP: ReloadSignal = ReloadSignal {
+        signal: Signal::HUP,
+        name: "SIGHUP",
+    };
 
     const READY: Lifecycle = Lifecycle::Ready {
         with_reloading: false,
@@ -376,9 +410,9 @@ mod tests {
         // haproxy -Ws sends RELOADING=1 before its first READY=1.
         let (mut s, now) = state(ServiceType::NotifyReload);
         let mut fx = Vec::new();
-        s.on_notice(&with(Lifecycle::Reloading, None), now, &mut fx);
+        s.on_notice(&with(Lifecycle::Reloading, None), now, &mut fx, || Some(true));
         assert_eq!(s.phase, Phase::Activating);
-        s.on_notice(&with(READY, None), now, &mut fx);
+        s.on_notice(&with(READY, None), now, &mut fx, || Some(true));
         assert_eq!(s.phase, Phase::Active);
     }
 
@@ -386,33 +420,62 @@ mod tests {
     fn the_reload_handshake_and_a_reload_timeout_that_keeps_the_service() {
         let (mut s, now) = state(ServiceType::NotifyReload);
         let mut fx = Vec::new();
-        s.on_notice(&with(READY, None), now, &mut fx);
+        s.on_notice(&with(READY, None), now, &mut fx, || Some(true));
         s.check_deadlines(now + Duration::from_secs(1), &mut fx);
         let Phase::ReloadSignal { begin_usec } = s.phase else {
             panic!("{:?}", s.phase)
         };
-        s.on_notice(&with(READY, None), now, &mut fx);
+        s.on_notice(&with(READY, None), now, &mut fx, || Some(true));
         assert!(
             matches!(s.phase, Phase::ReloadSignal { .. }),
             "a bare READY=1 is ignored"
         );
-        s.on_notice(&with(Lifecycle::Reloading, Some(begin_usec)), now, &mut fx);
+        s.on_notice(
+            &with(Lifecycle::Reloading, Some(begin_usec)),
+            now,
+            &mut fx,
+            || Some(true),
+        );
         assert_eq!(s.phase, Phase::ReloadNotify);
-        s.on_notice(&with(READY, None), now, &mut fx);
+        s.on_notice(&with(READY, None), now, &mut fx, || Some(true));
         assert_eq!(s.phase, Phase::Active);
         // A reload the service starts itself, never finished: fails, the service stays.
-        s.on_notice(&with(Lifecycle::Reloading, None), now, &mut fx);
+        s.on_notice(&with(Lifecycle::Reloading, None), now, &mut fx, || Some(true));
         s.check_deadlines(now + Duration::from_secs(60), &mut fx);
         assert_eq!(s.phase, Phase::Deactivating, "the watchdog fired meanwhile");
         assert_eq!(s.outcome, Some(exit::PROTOCOL_ERROR));
     }
 
     #[test]
+    fn a_reload_signal_not_caught_at_ready_fails_the_start() {
+        let (mut s, now) = state(ServiceType::NotifyReload);
+        let mut fx = Vec::new();
+        s.on_notice(&with(READY, None), now, &mut fx, || Some(false));
+        assert_eq!(s.phase, Phase::Deactivating);
+        assert_eq!(s.outcome, Some(exit::PROTOCOL_ERROR));
+        assert!(matches!(
+            fx.last(),
+            Some(Effect::Stop {
+                signal: Signal::TERM,
+                ..
+            })
+        ));
+        // Cannot tell (no /proc): the start goes on, as before the check existed.
+        let (mut s, now) = state(ServiceType::NotifyReload);
+        s.on_notice(&with(READY, None), now, &mut fx, || None);
+        assert_eq!(s.phase, Phase::Active);
+        // Type=notify is never asked.
+        let (mut s, now) = state(ServiceType::Notify);
+        s.on_notice(&with(READY, None), now, &mut fx, || unreachable!());
+        assert_eq!(s.phase, Phase::Active);
+    }
+
+    #[test]
     fn stopping_wins_and_disarms_the_watchdog() {
         let (mut s, now) = state(ServiceType::Notify);
         let mut fx = Vec::new();
-        s.on_notice(&with(READY, None), now, &mut fx);
-        s.on_notice(&with(Lifecycle::Stopping, None), now, &mut fx);
+        s.on_notice(&with(READY, None), now, &mut fx, || Some(true));
+        s.on_notice(&with(Lifecycle::Stopping, None), now, &mut fx, || Some(true));
         assert_eq!(s.phase, Phase::Deactivating);
         assert_eq!(s.next_deadline(), None);
         assert!(matches!(fx.last(), Some(Effect::AwaitStop)));
@@ -424,10 +487,11 @@ mod tests {
         let timeouts = Timeouts {
             start: Some(Duration::from_micros(u64::MAX - 1)),
             reload_after: Some(Duration::MAX),
+            reload_signal: HUP,
         };
         let mut s = State::new(ServiceType::NotifyReload, timeouts, Some(Duration::MAX), now);
         let mut fx = Vec::new();
-        s.on_notice(&with(READY, None), now, &mut fx);
+        s.on_notice(&with(READY, None), now, &mut fx, || Some(true));
         s.on_notice(
             &Notice {
                 extend: Some(Duration::MAX),
@@ -437,6 +501,7 @@ mod tests {
             },
             now,
             &mut fx,
+            || Some(true),
         );
         s.check_deadlines(now, &mut fx);
         assert_eq!(s.phase, Phase::Active);

@@ -17,7 +17,7 @@ use super::fdstore::Store;
 use super::report::Reporter;
 use super::setup::{build_command, PrivateDir, Signals};
 use super::state::{Effect, Phase, State, Timeouts};
-use super::{escape, exit, process, KillMode, Options};
+use super::{escape, exit, process, KillMode, Options, ReloadSignal};
 
 /// The longest the loop sleeps, so a missed wake-up can never stall it.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
@@ -74,6 +74,7 @@ pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
     let timeouts = Timeouts {
         start: options.timeout_start,
         reload_after: options.reload_after,
+        reload_signal: options.reload_signal,
     };
     let mut supervisor = Supervisor {
         state: State::new(options.service_type, timeouts, options.watchdog, start),
@@ -195,7 +196,10 @@ impl Supervisor {
         let mut fds = datagram.take_fds();
         self.on_main_pid(&notice, &mut fds);
         let mut fx = Vec::new();
-        self.state.on_notice(&notice, Instant::now(), &mut fx);
+        let (main, reload_signal) = (self.main, self.options.reload_signal.signal);
+        self.state.on_notice(&notice, Instant::now(), &mut fx, || {
+            process::catches_or_blocks(main, reload_signal)
+        });
         self.apply(fx);
         self.report_notice(&notice);
         let stored = match &notice.fdstore {
@@ -340,7 +344,7 @@ impl Supervisor {
                     self.ending.arm();
                 }
                 Effect::AwaitStop => self.ending.arm(),
-                Effect::SignalMain { signal, name } => self.signal_main(signal, name),
+                Effect::RequestReload(reload) => self.request_reload(reload),
             }
         }
     }
@@ -353,11 +357,18 @@ impl Supervisor {
         events.into_iter().for_each(|e| self.emit(e));
     }
 
-    fn signal_main(&mut self, signal: Signal, name: &'static str) {
-        if self.main_exit.is_none() {
-            if let Some(event) = ending::signal_main(self.main, signal, name) {
-                self.emit(event);
-            }
+    fn request_reload(&mut self, reload: ReloadSignal) {
+        if self.main_exit.is_some() {
+            return;
+        }
+        if process::catches_or_blocks(self.main, reload.signal) == Some(false) {
+            self.emit(Event::Warning(format!(
+                "the main process no longer catches or blocks {}; sending it anyway, as systemd does",
+                reload.name
+            )));
+        }
+        if let Some(event) = ending::signal_main(self.main, reload.signal, reload.name) {
+            self.emit(event);
         }
     }
 
