@@ -43,11 +43,21 @@ pub use sdnotify_runtime::*;
 ///   STOPPING. `watchdog = "heartbeat"` pings only if [`heartbeat()`] was called since the last
 ///   ping, so systemd catches a wedged main loop; `watchdog = "off"` starts no thread. An invalid
 ///   `WATCHDOG_USEC` starts no thread and is reported once on stderr.
-/// - Off systemd (`NOTIFY_SOCKET` unset) nothing changes and no thread starts.
+/// - **Reload** (`reload = "SIGHUP"`, or any name systemd's `ReloadSignal=` accepts, such as
+///   `"SIGUSR1"` or `"SIGRTMIN+2"`): the signal's handler is installed when the function starts,
+///   before READY=1 (systemd 262 refuses a `Type=notify-reload` service that does not catch its
+///   reload signal then), and a signal during `init!` is remembered. The program takes requests
+///   with [`reload_requested()`], [`wait_reload_request()`] or the [`reload_request()`] future,
+///   and wraps its reload code in [`reload()`] / [`reload_async()`] (or [`Reloading`]): RELOADING=1
+///   with MONOTONIC_USEC in one datagram, then READY=1, a failure in `STATUS=`. Without the
+///   option the signal keeps its default action. An unknown or uncatchable signal (`"SIGKILL"`)
+///   is a compile error.
+/// - Off systemd (`NOTIFY_SOCKET` unset) nothing changes and no thread starts (except that a
+///   `reload` signal still means "reload", for `kill -HUP` while developing).
 ///   `SDNOTIFY_DEBUG=1` traces every message on stderr.
 ///
 /// Options: `watchdog = "auto" | "heartbeat" | "off"`, `ready = "auto" | "manual"`,
-/// `crate = "path"` (when the `sdnotify` dependency is renamed). It composes with
+/// `reload = "SIG…"`, `crate = "path"` (when the `sdnotify` dependency is renamed). It composes with
 /// `#[tokio::main]` in either order, and `main` may return `()`, `Result<(), E>` or `ExitCode`.
 ///
 /// ```no_run
