@@ -12,6 +12,10 @@
 mod expand;
 #[path = "../src/item.rs"]
 mod item;
+#[path = "../src/signal.rs"]
+// Its unit tests need the test harness this bench does not have.
+#[allow(unused)]
+mod signal;
 #[path = "../src/options.rs"]
 mod options;
 
