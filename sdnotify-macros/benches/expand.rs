@@ -12,12 +12,12 @@
 mod expand;
 #[path = "../src/item.rs"]
 mod item;
+#[path = "../src/options.rs"]
+mod options;
 #[path = "../src/signal.rs"]
 // Its unit tests need the test harness this bench does not have.
 #[allow(unused)]
 mod signal;
-#[path = "../src/options.rs"]
-mod options;
 
 use std::hint::black_box;
 use std::str::FromStr;
