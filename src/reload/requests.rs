@@ -30,8 +30,9 @@ struct Installed {
     reader: UnixStream,
     /// The thread that turns the handler's bytes into wake-ups, once something waits.
     waker_thread: OnceCell<JoinHandle<()>>,
-    /// Bumped (under its lock) for every byte read, so a blocked thread never misses one.
-    generation: Mutex<u64>,
+    /// Held while a waiter looks at the flag and while the ring is rung, so a waiter that
+    /// found no request is already waiting when the next ring comes.
+    ring_lock: Mutex<()>,
     ring: Condvar,
     wakers: Mutex<Vec<(u64, Waker)>>,
 }
@@ -50,7 +51,7 @@ pub(crate) fn install(name: &str) -> io::Result<()> {
     let installed = Installed {
         reader,
         waker_thread: OnceCell::new(),
-        generation: Mutex::new(0),
+        ring_lock: Mutex::new(()),
         ring: Condvar::new(),
         wakers: Mutex::new(Vec::new()),
     };
@@ -89,19 +90,19 @@ pub(crate) fn wait(timeout: Option<Duration>) -> bool {
         }
         return false;
     };
-    let mut generation = installed.generation.lock().unwrap_or_else(|e| e.into_inner());
+    let mut held = installed.ring_lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if take() {
             return true;
         }
-        generation = match deadline {
-            None => installed.ring.wait(generation).unwrap_or_else(|e| e.into_inner()),
+        held = match deadline {
+            None => installed.ring.wait(held).unwrap_or_else(|e| e.into_inner()),
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return false;
                 }
-                match installed.ring.wait_timeout(generation, left) {
+                match installed.ring.wait_timeout(held, left) {
                     Ok((guard, _)) => guard,
                     Err(poisoned) => poisoned.into_inner().0,
                 }
@@ -175,8 +176,7 @@ fn ring_on_every_byte(installed: &'static Installed) {
             }
         }
         {
-            let mut generation = installed.generation.lock().unwrap_or_else(|e| e.into_inner());
-            *generation = generation.wrapping_add(1);
+            let _held = installed.ring_lock.lock().unwrap_or_else(|e| e.into_inner());
             installed.ring.notify_all();
         }
         let wakers = std::mem::take(&mut *installed.wakers.lock().unwrap_or_else(|e| e.into_inner()));
