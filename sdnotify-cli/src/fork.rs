@@ -3,6 +3,10 @@
 //! once (unless `-q`), CMD gets /dev/null for stdin and our stderr for its stdout (so
 //! `pid=$(sdnotify --fork -- daemon)` returns once the daemon is ready), and when CMD exits
 //! before READY=1, sdnotify exits with CMD's status (203 when it cannot be executed).
+//!
+//! The socket's abstract name can be found by anyone (`/proc/net/unix`), so only CMD and its
+//! descendants are heard (systemd-notify 262 hears CMD alone); a message from any other process
+//! is ignored with a warning, as 262 ignores it.
 
 use std::io::Write as _;
 use std::os::fd::AsFd;
@@ -10,12 +14,18 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use sdnotify_runtime::manager::Listener;
+use sdnotify_runtime::manager::{Datagram, Listener};
+use sdnotify_runtime::Pid;
 
 use crate::args::Args;
+use crate::run::process;
 
 /// systemd's EXIT_EXEC: the command could not be executed.
 const EXIT_EXEC: u8 = 203;
+
+/// Warnings about messages from other processes, at most: a flood of them must not flood the
+/// terminal.
+const MAX_WARNINGS: u32 = 10;
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     let Some((program, rest)) = args.operands.split_first() else {
@@ -45,10 +55,24 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         let mut stdout = std::io::stdout();
         let _ = writeln!(stdout, "{}", child.id()).and_then(|()| stdout.flush());
     }
+    let mut warnings = 0u32;
     loop {
         match listener.recv() {
             // A barrier is answered by dropping its datagram, which closes its descriptor.
             Ok(datagram) => {
+                if let Err(sender) = from_command(&datagram, child.id()) {
+                    warnings = warnings.saturating_add(1);
+                    if warnings <= MAX_WARNINGS {
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "sdnotify: received a notification message from unexpected process {sender} \
+                             (expected {} or one of its descendants), ignoring{}",
+                            child.id(),
+                            if warnings == MAX_WARNINGS { "; further ones are not reported" } else { "" }
+                        );
+                    }
+                    continue;
+                }
                 if datagram.parse().is_ok_and(|n| n.has("READY=1")) {
                     return Ok(ExitCode::SUCCESS);
                 }
@@ -71,4 +95,17 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             Err(e) => return Err(format!("cannot receive notifications: {e}")),
         }
     }
+}
+
+/// Whether the datagram comes from the command or one of its descendants; else its sender,
+/// for the warning. A sender that cannot be placed is not the command's.
+fn from_command(datagram: &Datagram, command: u32) -> Result<(), String> {
+    let sender = datagram.pid();
+    let ours = sender
+        .and_then(Pid::new)
+        .is_some_and(|pid| process::descends_from(pid, command).unwrap_or(false));
+    if ours {
+        return Ok(());
+    }
+    Err(sender.map_or_else(|| "(no credentials)".to_owned(), |pid| pid.to_string()))
 }

@@ -471,41 +471,6 @@ fn the_newest_systemd_notify_options_and_checks() {
 }
 
 #[test]
-fn fork_returns_from_a_command_substitution_once_ready() {
-    // `pid=$(sdnotify --fork -- daemon)`: the daemon must not hold the substitution's pipe.
-    let started = std::time::Instant::now();
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "pid=$({SDNOTIFY} --fork -- sh -c 'echo noise; {SDNOTIFY} --ready; exec sleep 3'); echo \"pid=$pid\"; kill $pid"
-        ))
-        .env_remove("NOTIFY_SOCKET")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "waited for the daemon to exit"
-    );
-    let pid = stdout.trim().strip_prefix("pid=").unwrap_or_default();
-    assert!(pid.parse::<u32>().is_ok(), "{stdout}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("noise"),
-        "the daemon's stdout goes to stderr"
-    );
-    let quiet = Command::new(SDNOTIFY)
-        .args(["-q", "--fork", "--", SDNOTIFY, "--ready"])
-        .env_remove("NOTIFY_SOCKET")
-        .output()
-        .unwrap();
-    assert_eq!(
-        (quiet.status.code(), quiet.stdout.len()),
-        (Some(0), 0),
-        "-q: no pid printed"
-    );
-}
-
-#[test]
 fn measured_examples_from_protocol_md() {
     if !systemd_notify_available() {
         return;
@@ -724,26 +689,6 @@ fn exec_runs_the_command_after_the_barrier() {
     // Without --exec, `;` is an ordinary operand, as in systemd-notify.
     let (plain, _) = observe(&Program::Sdnotify, &["--no-block", "--ready", ";"], Socket::Path);
     assert_eq!(plain.datagrams[0].text, "READY=1\n;");
-}
-
-#[test]
-fn fork_waits_for_ready_and_prints_the_pid() {
-    let out = Command::new(SDNOTIFY)
-        .args(["--fork", "--", SDNOTIFY, "--ready", "--status=child up"])
-        .env_remove("NOTIFY_SOCKET")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let pid: u32 = String::from_utf8(out.stdout).unwrap().trim().parse().unwrap();
-    assert!(pid > 1);
-    let failed = Command::new(SDNOTIFY)
-        .args(["--fork", "--", "false"])
-        .output()
-        .unwrap();
-    assert_eq!(failed.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&failed.stderr).contains("exited (exit status: 1) before it sent READY=1")
-    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! processes see it, SIGKILL after `--timeout-stop`, and the rest of the service after the main
 //! process is gone.
 
+use std::io;
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
@@ -53,65 +54,109 @@ impl Ending {
 
     /// `signal` as `--kill-mode` sends it: every process of the service (`control-group`, and
     /// SIGKILL with `mixed`), or the main process alone (`main`, if it still runs). A stop
-    /// signal other than SIGKILL is followed by SIGCONT, as systemd does.
+    /// signal other than SIGKILL is followed by SIGCONT, as systemd does. An error when a
+    /// process could not be reached or the service could not be listed (the caller makes room
+    /// and tries again); the clocks move on either way, so the supervisor still ends.
     pub(crate) fn kill(
         &mut self,
         main: Option<Pid>,
         signal: Signal,
         name: &'static str,
         events: &mut Vec<Event>,
-    ) {
+    ) -> io::Result<()> {
         let everyone = match self.mode {
             KillMode::ControlGroup => true,
             KillMode::Mixed => signal == Signal::KILL,
             KillMode::Process => false,
         };
+        if signal == Signal::KILL {
+            self.kill_at = None;
+            self.killed_at = Some(Instant::now());
+        }
         if everyone {
-            let count = process::signal_all(signal);
-            if count > 0 {
+            let sent = process::signal_all(signal);
+            if let Ok(count @ 1..) = sent {
                 events.push(Event::Signal {
                     signal: name,
                     target: format!("{count} process(es) of the service"),
                 });
             }
             if signal != Signal::KILL {
-                process::signal_all(Signal::CONT);
+                process::signal_all(Signal::CONT)?;
             }
-        } else if let Some(event) = main.and_then(|main| signal_main(main, signal, name)) {
-            events.push(event);
-            if let (Some(main), false) = (main, signal == Signal::KILL) {
-                process::signal(main, Signal::CONT);
+            sent.map(drop)
+        } else if let Some(main) = main {
+            let sent = signal_main(main, signal, name)?;
+            if let Some(event) = sent {
+                events.push(event);
+                if signal != Signal::KILL {
+                    process::signal(main, Signal::CONT)?;
+                }
             }
-        }
-        if signal == Signal::KILL {
-            self.kill_at = None;
-            self.killed_at = Some(Instant::now());
+            Ok(())
+        } else {
+            Ok(())
         }
     }
 
     /// After the main process exited, once: SIGKILL to the rest with `mixed`, SIGTERM (then
     /// SIGKILL after `--timeout-stop`) with `control-group`.
-    pub(crate) fn end_the_rest(&mut self, events: &mut Vec<Event>) {
+    pub(crate) fn end_the_rest(&mut self, events: &mut Vec<Event>) -> io::Result<()> {
         if self.rest_signalled || self.killed_at.is_some() {
-            return;
+            return Ok(());
         }
         self.rest_signalled = true;
         match self.mode {
             KillMode::Mixed => self.kill(None, Signal::KILL, "SIGKILL", events),
             KillMode::ControlGroup => {
-                self.kill(None, Signal::TERM, "SIGTERM", events);
                 self.arm();
+                self.kill(None, Signal::TERM, "SIGTERM", events)
             }
-            KillMode::Process => {}
+            KillMode::Process => Ok(()),
         }
     }
 }
 
 /// `signal` to the main process alone, if it is still one of the service's; the event to
 /// report when it was sent.
-pub(crate) fn signal_main(main: Pid, signal: Signal, name: &'static str) -> Option<Event> {
-    process::signal(main, signal).then(|| Event::Signal {
+pub(crate) fn signal_main(main: Pid, signal: Signal, name: &'static str) -> io::Result<Option<Event>> {
+    Ok(process::signal(main, signal)?.then(|| Event::Signal {
         signal: name,
         target: format!("pid {main} (the main process)"),
-    })
+    }))
+}
+
+/// Whether the service is over once its main process ended: with `--kill-mode=process` the
+/// rest is left running; otherwise only when the scan found nothing. A scan that failed is
+/// never "nothing left".
+pub(crate) fn nothing_left(mode: KillMode, rest: &io::Result<Vec<Pid>>) -> bool {
+    mode == KillMode::Process || rest.as_ref().is_ok_and(Vec::is_empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_scan_is_never_nothing_left() {
+        let failed = || Err(io::Error::from_raw_os_error(rustix::io::Errno::MFILE.raw_os_error()));
+        assert!(!nothing_left(KillMode::ControlGroup, &failed()));
+        assert!(!nothing_left(KillMode::Mixed, &failed()));
+        assert!(nothing_left(KillMode::ControlGroup, &Ok(Vec::new())));
+        assert!(!nothing_left(KillMode::ControlGroup, &Ok(vec![Pid::current()])));
+        assert!(nothing_left(KillMode::Process, &Ok(vec![Pid::current()])));
+    }
+
+    #[test]
+    fn the_clocks_move_on_when_signals_cannot_be_sent() {
+        // `process` mode with no main process: nothing of the test's own is signalled.
+        let mut ending = Ending::new(KillMode::Process, Some(Duration::from_secs(1)));
+        ending.arm();
+        assert!(ending.kill_at().is_some());
+        let mut events = Vec::new();
+        ending.kill(None, Signal::KILL, "SIGKILL", &mut events).unwrap();
+        assert!(events.is_empty());
+        assert!(ending.kill_at().is_none());
+        assert!(ending.give_up_at().is_some());
+    }
 }

@@ -1,9 +1,39 @@
 //! The fd store: descriptors a service hands over with `FDSTORE=1`, kept by name up to
-//! `--fdstore-max`, closed with `FDSTOREREMOVE=1` or when the supervisor ends.
+//! `--fdstore-max`, closed with `FDSTOREREMOVE=1` or when the supervisor ends. The store must
+//! fit in the supervisor's descriptor table beside its own work (see [`fit`]): a service that
+//! fills the table would leave the supervisor unable to open a pidfd or read /proc, and so
+//! unable to stop it.
 
 use std::os::fd::OwnedFd;
 
+use sdnotify_runtime::MAX_FDS;
+
 use super::event::Event;
+
+/// Descriptors the supervisor keeps free for its own work beside the store and one incoming
+/// message's descriptors: the socket, the signal pipe, pidfds, /proc reads, the service's
+/// stdio while it starts.
+pub(crate) const RESERVE: u64 = 32;
+
+/// How many descriptors the store may keep under `limit` (RLIMIT_NOFILE's soft value, `None`
+/// for unlimited) when `open` are open already: `requested`, or an error saying what fits.
+/// One message's descriptors (up to 253) and [`RESERVE`] are set aside.
+pub(crate) fn fit(requested: usize, limit: Option<u64>, open: u64) -> Result<usize, String> {
+    let Some(limit) = limit else {
+        return Ok(requested);
+    };
+    let set_aside = open.saturating_add(RESERVE).saturating_add(MAX_FDS as u64);
+    let room = limit.saturating_sub(set_aside);
+    if u64::try_from(requested).is_ok_and(|r| r <= room) {
+        return Ok(requested);
+    }
+    Err(format!(
+        "--fdstore-max={requested} does not fit the descriptor limit (RLIMIT_NOFILE {limit}): \
+         beside the {open} descriptors open now, {RESERVE} for its own work and {MAX_FDS} for one \
+         incoming message, the supervisor can keep at most {room}; raise the limit (ulimit -n) \
+         or lower --fdstore-max"
+    ))
+}
 
 pub(crate) struct Store {
     max: usize,
@@ -42,6 +72,11 @@ impl Store {
         }
     }
 
+    /// Closes every stored descriptor; how many there were.
+    pub(crate) fn close_all(&mut self) -> usize {
+        std::mem::take(&mut self.entries).len()
+    }
+
     /// Closes every descriptor kept under `name`.
     pub(crate) fn remove(&mut self, name: &str) -> Event {
         let before = self.entries.len();
@@ -58,6 +93,18 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_store_fits_beside_the_supervisors_own_descriptors() {
+        assert_eq!(fit(64, Some(1024), 10), Ok(64));
+        assert_eq!(fit(100_000, None, 10), Ok(100_000));
+        let room = 1024 - 10 - RESERVE - MAX_FDS as u64;
+        assert_eq!(fit(room as usize, Some(1024), 10), Ok(room as usize));
+        let refused = fit(room as usize + 1, Some(1024), 10).unwrap_err();
+        assert!(refused.contains(&format!("at most {room}")), "{refused}");
+        assert!(fit(1, Some(100), 10).is_err(), "a tiny limit leaves no room at all");
+        assert_eq!(fit(0, Some(100), 10), Ok(0));
+    }
 
     fn fds(n: usize) -> Vec<OwnedFd> {
         (0..n)
@@ -77,11 +124,13 @@ mod tests {
             store.keep("b", fds(1)),
             Event::FdStore { stored: 3, .. }
         ));
+        assert_eq!(store.close_all(), 3);
+        assert!(matches!(store.keep("a", fds(2)), Event::FdStore { stored: 2, .. }));
         assert!(matches!(
             store.remove("a"),
             Event::FdStoreRemove {
                 removed: 2,
-                stored: 1,
+                stored: 0,
                 ..
             }
         ));

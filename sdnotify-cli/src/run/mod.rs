@@ -6,7 +6,7 @@ mod ending;
 mod escape;
 mod event;
 mod fdstore;
-mod process;
+pub(crate) mod process;
 mod report;
 mod setup;
 mod state;
@@ -65,6 +65,8 @@ pub(crate) struct Options {
     /// systemd's ReloadSignal= (SIGHUP by default).
     pub(crate) reload_signal: ReloadSignal,
     pub(crate) fdstore_max: usize,
+    /// `--fdstore-max` was given (not the default): a value that does not fit is an error.
+    pub(crate) fdstore_max_given: bool,
     pub(crate) kill_mode: KillMode,
     pub(crate) inherit_stdin: bool,
     pub(crate) json: bool,
@@ -191,7 +193,7 @@ pub(crate) fn command() -> Command {
             Arg::new("fdstore-max")
                 .long("fdstore-max")
                 .value_name("N")
-                .help("How many descriptors FDSTORE=1 may keep")
+                .help("How many descriptors FDSTORE=1 may keep (within the descriptor limit, ulimit -n)")
                 .value_parser(clap::value_parser!(usize))
                 .default_value("64"),
         )
@@ -263,6 +265,7 @@ fn parse(argv: &[OsString]) -> Result<Options, clap::Error> {
         reload_after,
         reload_signal,
         fdstore_max: m.get_one::<usize>("fdstore-max").copied().unwrap_or(64),
+        fdstore_max_given: m.value_source("fdstore-max") == Some(clap::parser::ValueSource::CommandLine),
         kill_mode: match text("kill-mode") {
             Some("mixed") => KillMode::Mixed,
             Some("process") => KillMode::Process,

@@ -60,52 +60,96 @@ pub(crate) fn reap() -> Vec<(Pid, WaitStatus)> {
     ended
 }
 
-/// `(state, parent)` from `/proc/PID/stat`; the command name may hold spaces and `)`.
-fn stat(pid: u32) -> Option<(u8, u32)> {
-    let text = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-    let close = text.iter().rposition(|&b| b == b')')?;
-    let mut fields = text.get(close + 2..)?.split(|&b| b == b' ');
-    let state = *fields.next()?.first()?;
-    let parent = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
-    Some((state, parent))
+/// `(state, parent)` from `/proc/PID/stat`; `Ok(None)` when there is no such process (or
+/// thread). The command name may hold spaces and `)`. Any other failure (no descriptor left to
+/// open the file, say) is an error: "cannot tell" is never "gone".
+fn stat(pid: u32) -> io::Result<Option<(u8, u32)>> {
+    let text = match std::fs::read(format!("/proc/{pid}/stat")) {
+        Ok(text) => text,
+        Err(e) if vanished(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let parsed = (|| {
+        let close = text.iter().rposition(|&b| b == b')')?;
+        let mut fields = text.get(close + 2..)?.split(|&b| b == b' ');
+        let state = *fields.next()?.first()?;
+        let parent = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
+        Some((state, parent))
+    })();
+    parsed
+        .map(Some)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("/proc/{pid}/stat is unreadable")))
 }
 
-/// Whether `pid` is alive (not a zombie) and a descendant of this process.
-pub(crate) fn is_descendant(pid: Pid) -> bool {
+/// Errors that mean the process is gone (its `/proc` entry vanished while it was read).
+fn vanished(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(rustix::io::Errno::SRCH.raw_os_error())
+}
+
+/// Whether an error is the supervisor running out of descriptors (EMFILE, ENFILE).
+pub(crate) fn out_of_descriptors(e: &io::Error) -> bool {
+    let raw = e.raw_os_error();
+    raw == Some(rustix::io::Errno::MFILE.raw_os_error()) || raw == Some(rustix::io::Errno::NFILE.raw_os_error())
+}
+
+/// Whether `pid` is alive (not a zombie) and a descendant of this process. `/proc/TID/stat`
+/// also answers for a thread (with its process's parent): see [`thread_group`].
+pub(crate) fn is_descendant(pid: Pid) -> io::Result<bool> {
     let me = std::process::id();
-    let Some((state, mut parent)) = stat(pid.get()) else {
-        return false;
+    Ok(pid.get() != me && descends_from(pid, me)?)
+}
+
+/// Whether `pid` is alive (not a zombie) and `ancestor` itself or one of its descendants.
+pub(crate) fn descends_from(pid: Pid, ancestor: u32) -> io::Result<bool> {
+    let Some((state, mut parent)) = stat(pid.get())? else {
+        return Ok(false);
     };
-    if state == b'Z' || pid.get() == me {
-        return false;
+    if state == b'Z' {
+        return Ok(false);
+    }
+    if pid.get() == ancestor {
+        return Ok(true);
     }
     // A chain longer than any real process tree is a loop or a lie: not ours.
     for _ in 0..4096 {
-        if parent == me {
-            return true;
+        if parent == ancestor {
+            return Ok(true);
         }
         if parent <= 1 {
-            return false;
+            return Ok(false);
         }
-        match stat(parent) {
+        match stat(parent)? {
             Some((_, next)) => parent = next,
-            None => return false,
+            None => return Ok(false),
         }
     }
-    false
+    Ok(false)
 }
 
-/// Every live descendant of this process, found through `/proc` (no cgroup needed).
-pub(crate) fn descendants() -> Vec<Pid> {
-    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
+/// The process (thread-group leader) `pid` belongs to: itself for a process, another pid for
+/// a thread; `Ok(None)` when it is gone.
+pub(crate) fn thread_group(pid: Pid) -> io::Result<Option<Pid>> {
+    let status = match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Ok(status) => status,
+        Err(e) if vanished(&e) => return Ok(None),
+        Err(e) => return Err(e),
     };
-    for entry in entries.flatten() {
+    Ok(status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| Pid::parse(v.trim())))
+}
+
+/// Every live descendant of this process, found through `/proc` (no cgroup needed). An error
+/// when `/proc` cannot be read: never an empty list that only looks like "nothing left".
+pub(crate) fn descendants() -> io::Result<Vec<Pid>> {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let entry = entry?;
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
-        if let Some((state, parent)) = stat(pid) {
+        if let Some((state, parent)) = stat(pid)? {
             if state != b'Z' {
                 children.entry(parent).or_default().push(pid);
             }
@@ -121,36 +165,66 @@ pub(crate) fn descendants() -> Vec<Pid> {
             }
         }
     }
-    found
+    Ok(found)
 }
 
 /// A pidfd, so that a later signal reaches this very process and never one that got its pid.
-pub(crate) fn pidfd(pid: Pid) -> Option<OwnedFd> {
-    let target = rustix::process::Pid::from_raw(pid.as_raw())?;
-    pidfd_open(target, PidfdFlags::empty()).ok()
+/// `Ok(None)` when the process is gone (or `pid` is not a process: a thread has no pidfd).
+pub(crate) fn pidfd(pid: Pid) -> io::Result<Option<OwnedFd>> {
+    let Some(target) = rustix::process::Pid::from_raw(pid.as_raw()) else {
+        return Ok(None);
+    };
+    match pidfd_open(target, PidfdFlags::empty()) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if matches!(e, rustix::io::Errno::SRCH | rustix::io::Errno::NOENT | rustix::io::Errno::INVAL) => {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Signals `pid` if, and only if, it is one of the service's processes: the pidfd is opened
 /// first and the ancestry checked after, so a pid reused in between is never signalled.
-pub(crate) fn signal(pid: Pid, signal: Signal) -> bool {
-    let Some(fd) = pidfd(pid) else {
-        return false;
+/// `Ok(false)` when it is not (or no longer) one; an error when that cannot be told.
+pub(crate) fn signal(pid: Pid, signal: Signal) -> io::Result<bool> {
+    let Some(fd) = pidfd(pid)? else {
+        return Ok(false);
     };
-    is_descendant(pid) && pidfd_send_signal(&fd, signal).is_ok()
+    Ok(is_descendant(pid)? && pidfd_send_signal(&fd, signal).is_ok())
 }
 
-/// Signals every live descendant; returns how many were signalled.
-pub(crate) fn signal_all(sig: Signal) -> usize {
-    descendants().into_iter().filter(|&pid| signal(pid, sig)).count()
+/// Signals every live descendant; how many were signalled, or the first error that kept one
+/// from being reached (the others are signalled all the same).
+pub(crate) fn signal_all(sig: Signal) -> io::Result<usize> {
+    let mut count = 0;
+    let mut failed = None;
+    for pid in descendants()? {
+        match signal(pid, sig) {
+            Ok(sent) => count += usize::from(sent),
+            Err(e) => failed = failed.or(Some(e)),
+        }
+    }
+    failed.map_or(Ok(count), Err)
 }
 
-/// The pid a pidfd refers to (`Pid:` in its fdinfo), for `MAINPIDFD=1`; `None` when the
-/// descriptor is not a pidfd or its process is gone.
-pub(crate) fn pid_of_pidfd(fd: &OwnedFd) -> Option<Pid> {
+/// `PIDFD_THREAD` (`O_EXCL`) in a pidfd's file flags: it refers to one thread.
+const PIDFD_THREAD: u32 = 0o200;
+
+/// The process a pidfd sent with `MAINPIDFD=1` refers to (`Pid:` in its fdinfo), or why it
+/// cannot be the main process: not a pidfd, its process gone, or a thread's pidfd.
+pub(crate) fn process_of_pidfd(fd: &OwnedFd) -> Result<Pid, String> {
     use std::os::fd::AsRawFd;
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).ok()?;
-    let line = info.lines().find_map(|l| l.strip_prefix("Pid:"))?;
-    Pid::parse(line.trim())
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))
+        .map_err(|e| format!("its descriptor cannot be inspected: {e}"))?;
+    let field = |key: &str| info.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
+    let Some(pid) = field("Pid:") else {
+        return Err("the descriptor is not a pidfd".to_owned());
+    };
+    let flags = field("flags:").and_then(|f| u32::from_str_radix(f, 8).ok()).unwrap_or(0);
+    if flags & PIDFD_THREAD != 0 {
+        return Err("the descriptor is a thread's pidfd (PIDFD_THREAD), not a process's".to_owned());
+    }
+    Pid::parse(pid).ok_or_else(|| "the pidfd's process has ended".to_owned())
 }
 
 /// Whether `pid` catches or blocks `signal` (SigCgt or SigBlk in /proc/PID/status), what
@@ -173,18 +247,18 @@ mod tests {
     #[test]
     fn only_descendants_are_ours() {
         assert!(
-            !is_descendant(Pid::current()),
+            !is_descendant(Pid::current()).unwrap(),
             "the supervisor itself is not the service's"
         );
-        assert!(!is_descendant(Pid::new(1).unwrap()));
+        assert!(!is_descendant(Pid::new(1).unwrap()).unwrap());
         let mut child = Command::new("sleep").arg("5").spawn().unwrap();
         let pid = Pid::new(child.id()).unwrap();
-        assert!(is_descendant(pid));
-        assert!(descendants().contains(&pid));
-        assert!(signal(pid, Signal::KILL));
+        assert!(is_descendant(pid).unwrap());
+        assert!(descendants().unwrap().contains(&pid));
+        assert!(signal(pid, Signal::KILL).unwrap());
         child.wait().unwrap();
-        assert!(!is_descendant(pid));
-        assert!(!signal(pid, Signal::KILL), "a reaped pid is nobody's");
+        assert!(!is_descendant(pid).unwrap());
+        assert!(!signal(pid, Signal::KILL).unwrap(), "a reaped pid is nobody's");
     }
 
     #[test]
@@ -206,10 +280,34 @@ mod tests {
     }
 
     #[test]
-    fn a_pidfd_names_its_process() {
-        let fd = pidfd(Pid::current()).unwrap();
-        assert_eq!(pid_of_pidfd(&fd), Some(Pid::current()));
+    fn a_pidfd_names_its_process_and_a_thread_pidfd_is_refused() {
+        let fd = pidfd(Pid::current()).unwrap().unwrap();
+        assert_eq!(process_of_pidfd(&fd), Ok(Pid::current()));
         let not_a_pidfd = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
-        assert_eq!(pid_of_pidfd(&not_a_pidfd), None);
+        assert!(process_of_pidfd(&not_a_pidfd).unwrap_err().contains("not a pidfd"));
+        let me = rustix::process::getpid();
+        // PIDFD_THREAD is Linux 6.9+; older kernels refuse the flag.
+        if let Ok(thread_fd) = pidfd_open(me, PidfdFlags::from_bits_retain(PIDFD_THREAD)) {
+            let why = process_of_pidfd(&thread_fd).unwrap_err();
+            assert!(why.contains("thread's pidfd"), "{why}");
+        }
+    }
+
+    #[test]
+    fn a_thread_is_not_a_process() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            tx.send(rustix::thread::gettid()).unwrap();
+            let _ = done_rx.recv();
+        });
+        let tid = rx.recv().unwrap();
+        let tid = Pid::new(tid.as_raw_nonzero().get().unsigned_abs()).unwrap();
+        assert_eq!(thread_group(tid).unwrap(), Some(Pid::current()));
+        assert_eq!(thread_group(Pid::current()).unwrap(), Some(Pid::current()));
+        assert_eq!(pidfd(tid).unwrap().map(|_| ()), None, "a thread has no (process) pidfd");
+        done_tx.send(()).unwrap();
+        thread.join().unwrap();
+        assert_eq!(thread_group(Pid::new(2_147_483_000).unwrap()).unwrap(), None);
     }
 }

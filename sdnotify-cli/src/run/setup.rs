@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use sdnotify_runtime::manager::Listener;
 
-use super::{process, Options};
+use super::event::Event;
+use super::{fdstore, process, Options};
 
 /// A private directory for the socket, removed (with the socket) when the supervisor ends.
 /// Mode 0711 and a 0666 socket, so a service that drops privileges still reaches it; who may
@@ -153,4 +154,28 @@ fn is_executable(program: &std::ffi::OsString) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|dirs| std::env::split_paths(&dirs).any(|dir| runnable(&dir.join(program))))
+}
+
+/// The fd store's size as it fits the descriptor limit (see [`fdstore::fit`]): a given
+/// `--fdstore-max` that does not fit is an error; the default is lowered, with a warning.
+pub(crate) fn fdstore_max(options: &Options) -> Result<(usize, Option<Event>), String> {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    let open = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64);
+    match fdstore::fit(options.fdstore_max, limit, open) {
+        Ok(max) => Ok((max, None)),
+        Err(why) if options.fdstore_max_given => Err(why),
+        Err(_) => {
+            let room = (0..options.fdstore_max)
+                .rev()
+                .find(|&n| fdstore::fit(n, limit, open).is_ok())
+                .unwrap_or(0);
+            let warning = Event::Warning(format!(
+                "the descriptor limit (RLIMIT_NOFILE {}) leaves room for {room} in the fd store: \
+                 --fdstore-max lowered from {} (raise it with ulimit -n)",
+                limit.unwrap_or(u64::MAX),
+                options.fdstore_max
+            ));
+            Ok((room, Some(warning)))
+        }
+    }
 }

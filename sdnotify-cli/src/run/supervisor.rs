@@ -15,9 +15,9 @@ use super::ending::{self, Ending};
 use super::event::Event;
 use super::fdstore::Store;
 use super::report::Reporter;
-use super::setup::{build_command, PrivateDir, Signals};
+use super::setup::{self, build_command, PrivateDir, Signals};
 use super::state::{Effect, Phase, State, Timeouts};
-use super::{escape, exit, process, KillMode, Options, ReloadSignal};
+use super::{escape, exit, process, Options, ReloadSignal};
 
 /// The longest the loop sleeps, so a missed wake-up can never stall it.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
@@ -43,6 +43,7 @@ struct Supervisor {
 
 pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
     let fail = |e: std::io::Error| (exit::CANNOT_START, format!("cannot set up: {e}"));
+    let (fdstore_max, fdstore_warning) = setup::fdstore_max(&options).map_err(|why| (exit::USAGE, why))?;
     let dir = PrivateDir::create().map_err(fail)?;
     let socket_path = dir.0.join("notify.sock");
     let listener = Listener::bind(&socket_path).map_err(|e| (exit::CANNOT_START, e.to_string()))?;
@@ -79,18 +80,21 @@ pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
     let mut supervisor = Supervisor {
         state: State::new(options.service_type, timeouts, options.watchdog, start),
         access: options.notify_access,
-        fdstore: Store::new(options.fdstore_max),
+        fdstore: Store::new(fdstore_max),
         ending: Ending::new(options.kill_mode, options.timeout_stop),
         options,
         listener,
         reporter,
         first,
         main: first,
-        main_fd: process::pidfd(first),
+        main_fd: process::pidfd(first).unwrap_or(None),
         main_exit: None,
         received_any: false,
         stop_requests: 0,
     };
+    if let Some(warning) = fdstore_warning {
+        supervisor.emit(warning);
+    }
     let code = supervisor.run_loop(&signals);
     let Supervisor { reporter, .. } = supervisor;
     reporter.close();
@@ -167,8 +171,11 @@ impl Supervisor {
     /// descriptor it carried is stored or closed when it goes out of scope.
     fn handle(&mut self, mut datagram: Datagram) {
         let sender_pid = datagram.pid();
-        let in_service =
-            self.access == Access::All && sender_pid.and_then(Pid::new).is_some_and(process::is_descendant);
+        // A sender that cannot be placed (its /proc entry unreadable) is not the service's.
+        let in_service = self.access == Access::All
+            && sender_pid
+                .and_then(Pid::new)
+                .is_some_and(|pid| process::is_descendant(pid).unwrap_or(false));
         let received = Received {
             bytes: datagram.bytes(),
             len: datagram.len(),
@@ -240,16 +247,25 @@ impl Supervisor {
         }
     }
 
-    /// `MAINPID=` (or `MAINPIDFD=1` with a pidfd): accepted only for a live process of the
-    /// service, never the supervisor, and only while the service starts, runs or reloads.
+    /// `MAINPID=` (or `MAINPIDFD=1` with exactly one descriptor, a process's pidfd): accepted
+    /// only for a live process of the service (a thread-group leader: a thread's id names no
+    /// process the supervisor could wait for), never the supervisor, and only while the service
+    /// starts, runs or reloads.
     fn on_main_pid(&mut self, notice: &Notice, fds: &mut Vec<OwnedFd>) {
         let by_fd = if notice.main_pid_fd {
-            match fds.pop().as_ref().map(process::pid_of_pidfd) {
-                Some(Some(pid)) => Some(pid),
-                _ => {
+            let target = match fds.as_slice() {
+                [fd] => process::process_of_pidfd(fd),
+                other => Err(format!("it came with {} descriptors, not exactly one", other.len())),
+            };
+            match target {
+                Ok(pid) => {
+                    fds.clear();
+                    Some(pid)
+                }
+                Err(why) => {
                     self.emit(Event::Rejected {
                         pid: Some(self.main.get()),
-                        reason: "MAINPIDFD=1: the descriptor is not a pidfd of a live process".to_owned(),
+                        reason: format!("MAINPIDFD=1 refused: {why}"),
                     });
                     None
                 }
@@ -263,14 +279,7 @@ impl Supervisor {
         if new == self.main || self.state.phase == Phase::Deactivating {
             return;
         }
-        let refuse = if new == Pid::current() {
-            Some("it is the supervisor itself")
-        } else if !process::is_descendant(new) {
-            Some("it is not a live process of the service (systemd accepts that from a root sender; sdnotify run never does)")
-        } else {
-            None
-        };
-        if let Some(why) = refuse {
+        if let Some(why) = refuse_main_pid(new) {
             return self.emit(Event::Rejected {
                 pid: Some(self.main.get()),
                 reason: format!("MAINPID={new} refused: {why}"),
@@ -278,7 +287,9 @@ impl Supervisor {
         }
         let previous = self.main;
         self.main = new;
-        self.main_fd = process::pidfd(new);
+        // No pidfd (the process just ended, or no descriptor was left): its end is then seen
+        // through /proc on every turn of the loop (see `track_processes`).
+        self.main_fd = process::pidfd(new).unwrap_or(None);
         self.emit(Event::MainPid {
             pid: new.get(),
             previous: previous.get(),
@@ -286,10 +297,16 @@ impl Supervisor {
     }
 
     /// Reaps every child that ended and notices the main process's end, whether it was our
-    /// child (its status) or not (its pidfd became readable; status unknown).
+    /// child (its status) or not (its pidfd became readable, or, without a pidfd, its /proc
+    /// entry is gone or a zombie; status unknown). Liveness is looked at before reaping, so a
+    /// child that ends in between is reaped with its status.
     fn track_processes(&mut self) {
-        let main_gone =
-            self.main_exit.is_none() && self.main_fd.as_ref().is_some_and(|fd| readable(fd.as_fd()));
+        let main_gone = self.main_exit.is_none()
+            && match &self.main_fd {
+                Some(fd) => readable(fd.as_fd()),
+                // "Cannot tell" is not "gone": the next turn looks again.
+                None => matches!(process::is_descendant(self.main), Ok(false)),
+            };
         for (pid, status) in process::reap() {
             if pid == self.main && self.main_exit.is_none() {
                 self.on_main_exit(Some(status));
@@ -349,12 +366,47 @@ impl Supervisor {
         }
     }
 
-    /// A stop signal as `--kill-mode` sends it (see [`Ending::kill`]).
+    /// A stop signal as `--kill-mode` sends it (see [`Ending::kill`]). When the supervisor has
+    /// no descriptor left to reach the service with, it makes room and tries again.
     fn kill(&mut self, signal: Signal, name: &'static str) {
         let main = self.main_exit.is_none().then_some(self.main);
         let mut events = Vec::new();
-        self.ending.kill(main, signal, name, &mut events);
+        let mut sent = self.ending.kill(main, signal, name, &mut events);
+        if sent.as_ref().is_err_and(process::out_of_descriptors) && self.make_room() {
+            events.clear();
+            sent = self.ending.kill(main, signal, name, &mut events);
+        }
         events.into_iter().for_each(|e| self.emit(e));
+        if let Err(e) = sent {
+            self.emit(Event::Warning(format!(
+                "{name} may not have reached every process of the service: {e}"
+            )));
+        }
+    }
+
+    /// `f` (a look at the service or a signal), once more after making room when the
+    /// supervisor ran out of descriptors.
+    fn with_room<T>(&mut self, f: impl Fn() -> std::io::Result<T>) -> std::io::Result<T> {
+        match f() {
+            Err(e) if process::out_of_descriptors(&e) && self.make_room() => f(),
+            other => other,
+        }
+    }
+
+    /// Frees descriptors for the supervisor's own work by closing the fd store, the one thing a
+    /// service can make it hold many of; only once the service is stopping (the store would
+    /// be closed at the end anyway). Whether anything was freed.
+    fn make_room(&mut self) -> bool {
+        if self.state.phase != Phase::Deactivating {
+            return false;
+        }
+        let closed = self.fdstore.close_all();
+        if closed > 0 {
+            self.emit(Event::Warning(format!(
+                "out of file descriptors while stopping the service: closed the {closed} in the fd store to reach it"
+            )));
+        }
+        closed > 0
     }
 
     fn request_reload(&mut self, reload: ReloadSignal) {
@@ -367,25 +419,45 @@ impl Supervisor {
                 reload.name
             )));
         }
-        if let Some(event) = ending::signal_main(self.main, reload.signal, reload.name) {
-            self.emit(event);
+        match ending::signal_main(self.main, reload.signal, reload.name) {
+            Ok(Some(event)) => self.emit(event),
+            Ok(None) => {}
+            Err(e) => self.emit(Event::Warning(format!("cannot send {}: {e}", reload.name))),
         }
     }
 
     /// After the main process exited: the rest of the service goes too (as a cgroup's), then
-    /// the supervisor ends. `Some(code)` once it is done.
+    /// the supervisor ends. `Some(code)` once it is done. Whatever the service does, that is
+    /// at most `--timeout-stop` and [`AFTER_SIGKILL`](super::ending) after a stop began: a main
+    /// process that outlives SIGKILL (or cannot be seen) is given up on.
     fn progress_ending(&mut self) -> Option<u8> {
-        let status = self.main_exit?;
-        let now = Instant::now();
+        let given_up = self.ending.give_up_at().is_some_and(|at| at <= Instant::now());
+        let Some(status) = self.main_exit else {
+            if !given_up {
+                return None;
+            }
+            self.emit(Event::Warning(format!(
+                "the main process {} was not seen to end after SIGKILL; giving up on it",
+                self.main
+            )));
+            let rest = self.with_room(process::descendants).unwrap_or_default();
+            self.state.outcome.get_or_insert(128 + 9);
+            return Some(self.finish(None, &rest));
+        };
         // With --kill-mode=process the rest is left running (and listed); otherwise it goes.
-        let rest = process::descendants();
-        let done = self.options.kill_mode == KillMode::Process || rest.is_empty();
-        if done || self.ending.give_up_at().is_some_and(|at| at <= now) {
-            return Some(self.finish(status, &rest));
+        let rest = self.with_room(process::descendants);
+        if ending::nothing_left(self.options.kill_mode, &rest) || given_up {
+            return Some(self.finish(status, rest.as_deref().unwrap_or_default()));
         }
         let mut events = Vec::new();
-        self.ending.end_the_rest(&mut events);
+        let mut sent = self.ending.end_the_rest(&mut events);
+        if sent.as_ref().is_err_and(process::out_of_descriptors) && self.make_room() {
+            sent = self.ending.end_the_rest(&mut events);
+        }
         events.into_iter().for_each(|e| self.emit(e));
+        if let Err(e) = sent {
+            self.emit(Event::Warning(format!("the rest of the service may not have been signalled: {e}")));
+        }
         // Killed processes that are our children are reaped on the next pass.
         None
     }
@@ -425,4 +497,28 @@ fn readable(fd: std::os::fd::BorrowedFd<'_>) -> bool {
         tv_nsec: 0,
     };
     poll(&mut fds, Some(&zero)).is_ok_and(|n| n > 0)
+}
+
+/// Why `pid` cannot become the main process, if it cannot.
+fn refuse_main_pid(pid: Pid) -> Option<String> {
+    if pid == Pid::current() {
+        return Some("it is the supervisor itself".to_owned());
+    }
+    match process::thread_group(pid) {
+        Ok(Some(leader)) if leader != pid => {
+            return Some(format!(
+                "it is a thread of process {leader}, not a process (the main process must be one)"
+            ))
+        }
+        Err(e) => return Some(format!("it cannot be looked at: {e}")),
+        _ => {}
+    }
+    match process::is_descendant(pid) {
+        Ok(true) => None,
+        Ok(false) => Some(
+            "it is not a live process of the service (systemd accepts that from a root sender; sdnotify run never does)"
+                .to_owned(),
+        ),
+        Err(e) => Some(format!("it cannot be looked at: {e}")),
+    }
 }
