@@ -19,6 +19,7 @@ fn kind(err: &Error) -> &'static str {
         Error::InvalidValue { .. } => "InvalidValue",
         Error::MessageTooLarge { .. } => "MessageTooLarge",
         Error::TooManyFds { .. } => "TooManyFds",
+        Error::FdCount { .. } => "FdCount",
         Error::InvalidEnvironment { .. } => "InvalidEnvironment",
         Error::Io(_) => "Io",
         Error::BarrierTimeout(_) => "BarrierTimeout",
@@ -156,6 +157,16 @@ fn rows() -> Vec<(String, &'static str, String)> {
             "254 descriptors".into(),
             "API",
             api(notifier.notify_with_fds(&[State::FdStore], &borrowed)),
+        ),
+        (
+            "`notify_with_fds(&[State::MainPidFd], &[])`".into(),
+            "API",
+            api(notifier.notify_with_fds(&[State::MainPidFd], &[])),
+        ),
+        (
+            "`notify_with_fds(&[State::MainPidFd], &[fd, fd])`".into(),
+            "API",
+            api(notifier.notify_with_fds(&[State::MainPidFd], &borrowed[..2])),
         ),
         (
             "`State::FdName(\"a:b\")`".into(),
@@ -353,6 +364,11 @@ fn rows() -> Vec<(String, &'static str, String)> {
         (
             "`sdnotify run --type=notify-reload -- sh -c 'sdnotify --ready; sleep 9'` (SIGHUP not caught)",
             vec!["run", "--type=notify-reload", "--", "sh", "-c", &uncaught],
+            None,
+        ),
+        (
+            "`sdnotify run --fdstore-max=18446744073709551615 -- true`",
+            vec!["run", "--fdstore-max=18446744073709551615", "--", "true"],
             None,
         ),
         (

@@ -53,6 +53,26 @@ pub enum Error {
         /// How many were given.
         count: usize,
     },
+    /// The message needs a set number of descriptors and was given another: `MAINPIDFD=1`
+    /// names the new main process by the one pidfd sent with it, and the manager ignores it
+    /// with none or several. Nothing was sent.
+    ///
+    /// ```
+    /// use sdnotify_runtime::{Error, Notifier, State};
+    /// # let listener = sdnotify_runtime::manager::Listener::bind_unique()?;
+    /// # let notifier = Notifier::connect(listener.address())?;
+    /// let err = notifier.notify_with_fds(&[State::MainPidFd], &[]).unwrap_err();
+    /// assert!(matches!(err, Error::FdCount { needed: 1, given: 0, .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    FdCount {
+        /// The line that needs them.
+        line: &'static str,
+        /// How many it needs.
+        needed: usize,
+        /// How many were given.
+        given: usize,
+    },
     /// A protocol environment variable (`WATCHDOG_USEC`, `WATCHDOG_PID`, `LISTEN_FDS`, …)
     /// holds something that is not a valid value.
     InvalidEnvironment {
@@ -107,6 +127,10 @@ impl fmt::Display for Error {
             Error::TooManyFds { count } => write!(
                 f,
                 "{count} file descriptors given, at most {MAX_FDS} fit in one message"
+            ),
+            Error::FdCount { line, needed, given } => write!(
+                f,
+                "`{line}` needs exactly {needed} file descriptor(s) with the message, {given} given"
             ),
             Error::InvalidEnvironment { var, value, reason } => {
                 write!(f, "invalid ${var}={value:?}: {reason}")
@@ -173,6 +197,11 @@ impl Error {
             },
             Error::MessageTooLarge { len } => Error::MessageTooLarge { len: *len },
             Error::TooManyFds { count } => Error::TooManyFds { count: *count },
+            Error::FdCount { line, needed, given } => Error::FdCount {
+                line,
+                needed: *needed,
+                given: *given,
+            },
             Error::BarrierTimeout(t) => Error::BarrierTimeout(*t),
             Error::SendTimeout(t) => Error::SendTimeout(*t),
             Error::FdStoreDisabled => Error::FdStoreDisabled,

@@ -130,6 +130,17 @@ impl Message {
         })
     }
 
+    /// Whether the manager would read a `MAINPIDFD=1` line, which names the new main process
+    /// by the one pidfd sent with the message (checked before sending).
+    pub(crate) fn names_main_pidfd(&self) -> bool {
+        const LINE: &[u8] = b"MAINPIDFD=1";
+        let bytes = &self.bytes[..];
+        // Without a backslash, the manager's lines are the text between LF and CR, so the line
+        // needs these bytes in a row; only then (or with escapes) is the message parsed.
+        let maybe = bytes.contains(&b'\\') || bytes.windows(LINE.len()).any(|w| w == LINE);
+        maybe && crate::Notification::parse(bytes).is_ok_and(|n| n.has("MAINPIDFD=1"))
+    }
+
     /// The bytes that go on the wire.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
@@ -348,6 +359,20 @@ fn escape_value(key: &str, value: impl AsRef<[u8]>, out: &mut Vec<u8>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mainpidfd_line_is_found_as_the_manager_reads_it() {
+        let named = |text: &str| Message::from_raw(text).unwrap().names_main_pidfd();
+        assert!(Message::from_states(&[State::MainPidFd]).unwrap().names_main_pidfd());
+        assert!(Message::from_states(&[State::Ready, State::MainPidFd]).unwrap().names_main_pidfd());
+        assert!(named("READY=1\rMAINPIDFD=1"));
+        assert!(named("MAIN\\PIDFD=1"), "the manager drops the backslash");
+        assert!(!named("MAINPIDFD=0"));
+        assert!(!named("X_MAINPIDFD=1"));
+        assert!(!named("MAINPIDFD=1\\"), "a trailing backslash drops the datagram");
+        assert!(!Message::from_states(&[State::Status("MAINPIDFD=1")]).unwrap().names_main_pidfd());
+        assert!(!Message::from_states(&[State::Watchdog]).unwrap().names_main_pidfd());
+    }
     use crate::NotifyAccess;
 
     fn bytes(states: &[State<'_>]) -> Vec<u8> {

@@ -206,3 +206,26 @@ fn malformed_addresses() {
         Err(Error::InvalidAddress { .. })
     ));
 }
+
+#[test]
+fn mainpidfd_without_exactly_one_descriptor() {
+    let listener = path_listener();
+    let notifier = Notifier::connect(listener.address()).unwrap();
+    let pidfd = sdnotify_runtime::Pid::current().pidfd().unwrap();
+    let fd = std::os::fd::AsFd::as_fd(&pidfd);
+    for fds in [&[][..], &[fd, fd][..]] {
+        let err = notifier
+            .notify_with_fds(&[State::Ready, State::MainPidFd], fds)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::FdCount { line: "MAINPIDFD=1", needed: 1, given } if given == fds.len()),
+            "{err:?}"
+        );
+        let raw = sdnotify_runtime::Message::from_raw("READY=1\nMAINPIDFD=1").unwrap();
+        assert!(matches!(notifier.send(&raw, fds, None), Err(Error::FdCount { .. })));
+    }
+    assert_nothing_received(&listener);
+    // Exactly one goes out.
+    notifier.notify_with_fds(&[State::MainPidFd], &[fd]).unwrap();
+    assert_eq!(listener.recv().unwrap().bytes(), b"MAINPIDFD=1");
+}

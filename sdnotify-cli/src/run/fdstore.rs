@@ -27,11 +27,12 @@ pub(crate) fn fit(requested: usize, limit: Option<u64>, open: u64) -> Result<usi
     if u64::try_from(requested).is_ok_and(|r| r <= room) {
         return Ok(requested);
     }
+    // The first line is the same everywhere; the second has this machine's numbers.
     Err(format!(
-        "--fdstore-max={requested} does not fit the descriptor limit (RLIMIT_NOFILE {limit}): \
-         beside the {open} descriptors open now, {RESERVE} for its own work and {MAX_FDS} for one \
-         incoming message, the supervisor can keep at most {room}; raise the limit (ulimit -n) \
-         or lower --fdstore-max"
+        "--fdstore-max={requested} does not fit the descriptor limit (ulimit -n)\n  \
+         RLIMIT_NOFILE is {limit}: beside the {open} descriptors open now, {RESERVE} for its own \
+         work and {MAX_FDS} for one incoming message, the supervisor can keep at most {room}; \
+         raise the limit or lower --fdstore-max"
     ))
 }
 

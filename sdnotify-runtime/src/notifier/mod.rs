@@ -196,6 +196,13 @@ impl Notifier {
         if fds.len() > MAX_FDS {
             return Err(Error::TooManyFds { count: fds.len() });
         }
+        if fds.len() != 1 && message.names_main_pidfd() {
+            return Err(Error::FdCount {
+                line: "MAINPIDFD=1",
+                needed: 1,
+                given: fds.len(),
+            });
+        }
         let creds = pid.map(|pid| self.credentials_of(pid)).transpose()?;
         let bytes = message.as_bytes();
         let at = deadline.map(|(at, _)| at);
