@@ -68,7 +68,11 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
                             "sdnotify: received a notification message from unexpected process {sender} \
                              (expected {} or one of its descendants), ignoring{}",
                             child.id(),
-                            if warnings == MAX_WARNINGS { "; further ones are not reported" } else { "" }
+                            if warnings == MAX_WARNINGS {
+                                "; further ones are not reported"
+                            } else {
+                                ""
+                            }
                         );
                     }
                     continue;

@@ -62,6 +62,13 @@ fn table_scenario_entry_point() {
         "notify" => api(sdnotify_runtime::ready()),
         "watchdog" => api(sdnotify_runtime::watchdog_enabled()),
         "listen" => api(sdnotify_runtime::listen_fds().map(|fds| fds.len())),
+        // fd 3 is the program's own file, opened before the library first looked.
+        "listen-own" => {
+            let own = std::fs::File::open("/dev/null").unwrap();
+            let result = api(sdnotify_runtime::listen_fds().map(|fds| fds.len()));
+            drop(own);
+            result
+        }
         other => panic!("unknown scenario {other}"),
     };
     println!("RESULT:{result}");
@@ -249,6 +256,11 @@ fn rows() -> Vec<(String, &'static str, String)> {
         "env",
         listen_case("2147483644", None),
     ));
+    rows.push((
+        "`LISTEN_FDS=1`, but fd 3 is a file the program opened itself".into(),
+        "env",
+        listen_case_with("listen-own", "1", None, "3<&-"),
+    ));
     let uncaught = format!("{SDNOTIFY} --ready; sleep 9");
     let cli_rows: Vec<(&str, Vec<&str>, Option<&str>)> =
         vec![
@@ -385,16 +397,21 @@ fn rows() -> Vec<(String, &'static str, String)> {
 
 /// LISTEN_PID must be the child's own pid: a shell sets it and execs the scenario in place.
 fn listen_case(count: &str, names: Option<&str>) -> String {
+    listen_case_with("listen", count, names, "3</dev/null")
+}
+
+/// [`listen_case`] with another scenario and another fd 3 (`redirect`).
+fn listen_case_with(scenario: &str, count: &str, names: Option<&str>, redirect: &str) -> String {
     let names = names
         .map(|n| format!("export LISTEN_FDNAMES='{n}';"))
         .unwrap_or_default();
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(format!(
-            "export LISTEN_PID=$$ LISTEN_FDS={count}; {names} exec \"$0\" --exact table_scenario_entry_point --nocapture 3</dev/null"
+            "export LISTEN_PID=$$ LISTEN_FDS={count}; {names} exec \"$0\" --exact table_scenario_entry_point --nocapture {redirect}"
         ))
         .arg(std::env::current_exe().unwrap())
-        .env(SCENARIO, "listen");
+        .env(SCENARIO, scenario);
     for var in sdnotify_runtime::env::PROTOCOL_VARS {
         cmd.env_remove(var);
     }

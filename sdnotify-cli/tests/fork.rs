@@ -89,7 +89,10 @@ fn fork_ignores_ready_from_a_process_that_is_not_the_command() {
         if let Some(name) = table.split_whitespace().find(|w| w.starts_with(&prefix)) {
             break name.to_owned();
         }
-        assert!(started.elapsed() < Duration::from_secs(1), "no socket {prefix}… in /proc/net/unix");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "no socket {prefix}… in /proc/net/unix"
+        );
         std::thread::sleep(Duration::from_millis(10));
     };
     let stranger = Notifier::connect(&address).unwrap();
@@ -100,8 +103,14 @@ fn fork_ignores_ready_from_a_process_that_is_not_the_command() {
         "sdnotify --fork took READY=1 from a process that is not its command"
     );
     let status = fork.wait().unwrap();
-    assert!(status.success(), "the command's own READY=1 ends the wait: {status}");
-    assert!(started.elapsed() >= Duration::from_secs(1), "it returned before the command was ready");
+    assert!(
+        status.success(),
+        "the command's own READY=1 ends the wait: {status}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "it returned before the command was ready"
+    );
     // The command's stdout is sdnotify's stderr: end it, so the pipe closes.
     drop(command_guard);
     let mut stderr = String::new();

@@ -103,7 +103,12 @@ impl Supervised {
         vars.extend_from_slice(env);
         let mut child = command(
             options,
-            &[exe.to_str().unwrap(), "--exact", "hostile_scenario_entry_point", "--nocapture"],
+            &[
+                exe.to_str().unwrap(),
+                "--exact",
+                "hostile_scenario_entry_point",
+                "--nocapture",
+            ],
             &vars,
         )
         .stdout(Stdio::piped())
@@ -153,7 +158,10 @@ impl Supervised {
                 while let Ok(event) = self.events.try_recv() {
                     self.seen.push(event);
                 }
-                panic!("sdnotify run is wedged: still running after {WEDGED:?}; seen {:?}", self.seen);
+                panic!(
+                    "sdnotify run is wedged: still running after {WEDGED:?}; seen {:?}",
+                    self.seen
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         };
@@ -196,7 +204,11 @@ fn a_thread_id_is_not_a_main_process() {
         "{refused:?}"
     );
     assert!(!events.iter().any(|e| e["event"] == "mainpid"), "{events:?}");
-    assert_eq!(code, Some(3), "the service's own status once it exited: {events:?}");
+    assert_eq!(
+        code,
+        Some(3),
+        "the service's own status once it exited: {events:?}"
+    );
 }
 
 #[test]
@@ -211,7 +223,9 @@ fn a_thread_pidfd_is_not_a_main_process() {
     }
     let refused = reasons(&events);
     assert!(
-        refused.iter().any(|r| r.contains("MAINPIDFD=1 refused") && r.contains("thread's pidfd")),
+        refused
+            .iter()
+            .any(|r| r.contains("MAINPIDFD=1 refused") && r.contains("thread's pidfd")),
         "{refused:?}"
     );
     assert_eq!(code, Some(3), "{events:?}");
@@ -245,12 +259,18 @@ fn a_full_descriptor_table_does_not_keep_the_stop_from_the_service() {
     );
     assert!(
         events.iter().any(|e| e["event"] == "warning"
-            && e["text"].as_str().is_some_and(|t| t.contains("closed the 300 in the fd store"))),
+            && e["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("closed the 300 in the fd store"))),
         "{events:?}"
     );
     let stat = std::fs::read_to_string(format!("/proc/{service}/stat")).unwrap_or_default();
     assert!(
-        stat.is_empty() || stat.rsplit(')').next().is_some_and(|s| s.trim_start().starts_with('Z')),
+        stat.is_empty()
+            || stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z')),
         "the service outlived its supervisor: {stat}"
     );
 }

@@ -60,17 +60,27 @@ pub(crate) struct Snapshot {
     pub(crate) debug: bool,
 }
 
-static SNAPSHOT: Lazy<Snapshot> = Lazy::new(|| Snapshot {
-    notify_socket: std::env::var_os(NOTIFY_SOCKET),
-    watchdog_usec: std::env::var_os(WATCHDOG_USEC),
-    watchdog_pid: std::env::var_os(WATCHDOG_PID),
-    listen_fds: std::env::var_os(LISTEN_FDS),
-    listen_pid: std::env::var_os(LISTEN_PID),
-    listen_fdnames: std::env::var_os(LISTEN_FDNAMES),
-    fdstore: std::env::var_os(FDSTORE),
-    main_pidfd_id: std::env::var_os(MAINPIDFDID),
-    manager_pidfd_id: std::env::var_os(MANAGERPIDFDID),
-    debug: std::env::var_os(SDNOTIFY_DEBUG).is_some_and(|v| v == OsStr::new("1")),
+static SNAPSHOT: Lazy<Snapshot> = Lazy::new(|| {
+    let snapshot = Snapshot {
+        notify_socket: std::env::var_os(NOTIFY_SOCKET),
+        watchdog_usec: std::env::var_os(WATCHDOG_USEC),
+        watchdog_pid: std::env::var_os(WATCHDOG_PID),
+        listen_fds: std::env::var_os(LISTEN_FDS),
+        listen_pid: std::env::var_os(LISTEN_PID),
+        listen_fdnames: std::env::var_os(LISTEN_FDNAMES),
+        fdstore: std::env::var_os(FDSTORE),
+        main_pidfd_id: std::env::var_os(MAINPIDFDID),
+        manager_pidfd_id: std::env::var_os(MANAGERPIDFDID),
+        debug: std::env::var_os(SDNOTIFY_DEBUG).is_some_and(|v| v == OsStr::new("1")),
+    };
+    // Now, before the runtime opens a descriptor of its own that could take a number the
+    // environment announces (see `listen_fds`).
+    crate::listen::identify(
+        snapshot.listen_pid.as_deref(),
+        snapshot.listen_fds.as_deref(),
+        snapshot.listen_fdnames.as_deref(),
+    );
+    snapshot
 });
 
 pub(crate) fn snapshot() -> &'static Snapshot {

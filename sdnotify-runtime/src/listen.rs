@@ -2,7 +2,7 @@
 
 use std::ffi::OsStr;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use once_cell::sync::OnceCell;
 
@@ -31,7 +31,7 @@ pub const LISTEN_FDS_START: RawFd = 3;
 pub struct ListenFd {
     fd: RawFd,
     name: String,
-    taken: AtomicBool,
+    owned: Mutex<Option<OwnedFd>>,
 }
 
 impl ListenFd {
@@ -58,26 +58,92 @@ impl ListenFd {
     /// }
     /// # Ok::<(), sdnotify_runtime::Error>(())
     /// ```
-    #[allow(unsafe_code)] // Ownership of an inherited descriptor cannot be expressed safely.
     pub fn take(&self) -> Option<OwnedFd> {
-        if self.taken.swap(true, Ordering::AcqRel) {
-            return None;
-        }
-        // SAFETY: systemd passed this descriptor to the process for it to own (LISTEN_PID is our
-        // pid), `listen_fds` checked that it is open, and the flag above hands it out only once.
-        Some(unsafe { OwnedFd::from_raw_fd(self.fd) })
+        self.owned.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
+/// A descriptor as it was when the environment was first read: announced, open and inherited.
+#[derive(Debug)]
+struct Inherited {
+    fd: RawFd,
+    name: String,
+    /// `(st_dev, st_ino)`: which open file it was, to tell it from one that took its number.
+    identity: (u64, u64),
+}
+
+/// What the environment announced, identified when it was first read (see [`identify`]).
+static IDENTIFIED: OnceCell<Result<Vec<Inherited>, Error>> = OnceCell::new();
+
+/// The descriptors claimed by the first [`listen_fds`].
 static LISTEN: OnceCell<Result<Vec<ListenFd>, Error>> = OnceCell::new();
+
+/// Identifies the announced descriptors, once, as the environment is first read (`env`'s
+/// snapshot calls it) and so before the runtime opens anything of its own: each must be open
+/// and must not be close-on-exec (a descriptor that crossed `exec` has the flag clear; every
+/// descriptor Rust opens has it set). Nothing is changed; [`listen_fds`] claims them.
+pub(crate) fn identify(pid: Option<&OsStr>, count: Option<&OsStr>, names: Option<&OsStr>) {
+    IDENTIFIED.get_or_init(|| {
+        let layout = listen_layout(pid, count, names, std::process::id())?;
+        let invalid = |reason| Error::InvalidEnvironment {
+            var: LISTEN_FDS,
+            value: layout.count.to_string(),
+            reason,
+        };
+        // Each descriptor is checked before anything is kept for it, so a huge $LISTEN_FDS
+        // costs one failing fcntl, not an allocation per announced descriptor.
+        let mut fds = Vec::new();
+        for (fd, name) in layout.iter() {
+            let flags = match fd_flags(fd) {
+                Ok(flags) => flags,
+                Err(_) => return Err(invalid("announces a descriptor that is not open")),
+            };
+            if flags.contains(rustix::io::FdFlags::CLOEXEC) {
+                return Err(invalid(
+                    "announces a descriptor that was not inherited (it is close-on-exec: this \
+                     process opened it, or another library claimed it)",
+                ));
+            }
+            let identity = identity(fd).map_err(|_| invalid("announces a descriptor that is not open"))?;
+            fds.push(Inherited {
+                fd,
+                name: name.to_owned(),
+                identity,
+            });
+        }
+        Ok(fds)
+    });
+}
+
+#[allow(unsafe_code)] // Inherited descriptors exist only as numbers.
+fn fd_flags(fd: RawFd) -> rustix::io::Result<rustix::io::FdFlags> {
+    // SAFETY: the borrow lives for this one call; fcntl on a number that is not open fails
+    // with EBADF and touches nothing.
+    rustix::io::fcntl_getfd(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
+#[allow(unsafe_code)] // Inherited descriptors exist only as numbers.
+fn identity(fd: RawFd) -> rustix::io::Result<(u64, u64)> {
+    // SAFETY: as in `fd_flags`: one fstat on the number, which fails with EBADF if not open.
+    let stat = rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(fd) })?;
+    #[allow(clippy::useless_conversion)] // st_dev and st_ino differ in width between targets.
+    Ok((u64::from(stat.st_dev), u64::from(stat.st_ino)))
+}
 
 /// The descriptors passed by socket activation, in order, with their names
 /// (`sd_listen_fds_with_names(3)`).
 ///
-/// Empty when `LISTEN_PID` is unset or names another process. The first call marks every
-/// descriptor close-on-exec; the result is computed once and the environment is not changed.
+/// Empty when `LISTEN_PID` is unset or names another process. The descriptors are identified
+/// when the library first reads the environment (its first call of any kind, which
+/// `#[sdnotify::main]` makes before `main`'s body runs), so a number that the program reused
+/// meanwhile is never mistaken for one that was passed. The first call of this function claims
+/// them: it marks each close-on-exec and holds it until [`ListenFd::take`]. The environment is
+/// not changed.
+///
 /// Errors: `LISTEN_FDS`/`LISTEN_PID` that are not numbers, a `LISTEN_FDNAMES` whose count does
-/// not match, or a descriptor that is not open.
+/// not match, or a descriptor that is not what was passed: not open, close-on-exec (opened by
+/// this process, or claimed by another library) when the environment was read, or replaced
+/// since.
 ///
 /// ```
 /// let fds = sdnotify_runtime::listen_fds()?;
@@ -86,42 +152,50 @@ static LISTEN: OnceCell<Result<Vec<ListenFd>, Error>> = OnceCell::new();
 /// }
 /// # Ok::<(), sdnotify_runtime::Error>(())
 /// ```
-#[allow(unsafe_code)] // Inherited descriptors exist only as numbers.
 pub fn listen_fds() -> Result<&'static [ListenFd], Error> {
     let result = LISTEN.get_or_init(|| {
-        let env = snapshot();
-        let layout = listen_layout(
-            env.listen_pid.as_deref(),
-            env.listen_fds.as_deref(),
-            env.listen_fdnames.as_deref(),
-            std::process::id(),
-        )?;
-        // Each descriptor is checked before anything is kept for it, so a huge $LISTEN_FDS
-        // costs one failing fcntl, not an allocation per announced descriptor.
-        let mut fds = Vec::new();
-        for (fd, name) in layout.iter() {
-            // SAFETY: the manager passed `fd` to this process (LISTEN_PID is ours); fcntl on a
-            // number that is not open fails with EBADF and touches nothing.
-            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-            rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC).map_err(|_| {
-                Error::InvalidEnvironment {
-                    var: LISTEN_FDS,
-                    value: layout.count.to_string(),
-                    reason: "announces a descriptor that is not open",
-                }
-            })?;
-            fds.push(ListenFd {
-                fd,
-                name: name.to_owned(),
-                taken: AtomicBool::new(false),
-            });
-        }
-        Ok(fds)
+        snapshot();
+        let identified = match IDENTIFIED.get() {
+            Some(Ok(fds)) => fds,
+            Some(Err(err)) => return Err(err.clone_detached()),
+            None => return Ok(Vec::new()),
+        };
+        identified.iter().map(claim).collect()
     });
     match result {
         Ok(fds) => Ok(fds),
         Err(err) => Err(err.clone_detached()),
     }
+}
+
+/// Takes ownership of an identified descriptor, if it is still the open file that was passed.
+#[allow(unsafe_code)] // Ownership of an inherited descriptor cannot be expressed safely.
+fn claim(inherited: &Inherited) -> Result<ListenFd, Error> {
+    let replaced = || Error::InvalidEnvironment {
+        var: LISTEN_FDS,
+        value: snapshot()
+            .listen_fds
+            .as_deref()
+            .map(|v| v.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        reason: "announces a descriptor that was closed or replaced after the environment was read",
+    };
+    let unchanged = identity(inherited.fd).ok() == Some(inherited.identity)
+        && fd_flags(inherited.fd).is_ok_and(|f| !f.contains(rustix::io::FdFlags::CLOEXEC));
+    if !unchanged {
+        return Err(replaced());
+    }
+    // SAFETY: the descriptor was passed to this process across exec (LISTEN_PID is ours, it was
+    // open and not close-on-exec when the environment was first read, before the runtime opened
+    // anything) and it is still that open file; this runs once (LISTEN's cell), so the process
+    // gets one owner, kept until `take` hands it out.
+    let owned = unsafe { OwnedFd::from_raw_fd(inherited.fd) };
+    rustix::io::fcntl_setfd(&owned, rustix::io::FdFlags::CLOEXEC).map_err(|_| replaced())?;
+    Ok(ListenFd {
+        fd: inherited.fd,
+        name: inherited.name.clone(),
+        owned: Mutex::new(Some(owned)),
+    })
 }
 
 /// Which descriptors, with which names: checked, but nothing allocated per descriptor.

@@ -363,15 +363,23 @@ mod tests {
     #[test]
     fn a_mainpidfd_line_is_found_as_the_manager_reads_it() {
         let named = |text: &str| Message::from_raw(text).unwrap().names_main_pidfd();
-        assert!(Message::from_states(&[State::MainPidFd]).unwrap().names_main_pidfd());
-        assert!(Message::from_states(&[State::Ready, State::MainPidFd]).unwrap().names_main_pidfd());
+        assert!(Message::from_states(&[State::MainPidFd])
+            .unwrap()
+            .names_main_pidfd());
+        assert!(Message::from_states(&[State::Ready, State::MainPidFd])
+            .unwrap()
+            .names_main_pidfd());
         assert!(named("READY=1\rMAINPIDFD=1"));
         assert!(named("MAIN\\PIDFD=1"), "the manager drops the backslash");
         assert!(!named("MAINPIDFD=0"));
         assert!(!named("X_MAINPIDFD=1"));
         assert!(!named("MAINPIDFD=1\\"), "a trailing backslash drops the datagram");
-        assert!(!Message::from_states(&[State::Status("MAINPIDFD=1")]).unwrap().names_main_pidfd());
-        assert!(!Message::from_states(&[State::Watchdog]).unwrap().names_main_pidfd());
+        assert!(!Message::from_states(&[State::Status("MAINPIDFD=1")])
+            .unwrap()
+            .names_main_pidfd());
+        assert!(!Message::from_states(&[State::Watchdog])
+            .unwrap()
+            .names_main_pidfd());
     }
     use crate::NotifyAccess;
 

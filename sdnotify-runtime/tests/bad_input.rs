@@ -222,7 +222,10 @@ fn mainpidfd_without_exactly_one_descriptor() {
             "{err:?}"
         );
         let raw = sdnotify_runtime::Message::from_raw("READY=1\nMAINPIDFD=1").unwrap();
-        assert!(matches!(notifier.send(&raw, fds, None), Err(Error::FdCount { .. })));
+        assert!(matches!(
+            notifier.send(&raw, fds, None),
+            Err(Error::FdCount { .. })
+        ));
     }
     assert_nothing_received(&listener);
     // Exactly one goes out.

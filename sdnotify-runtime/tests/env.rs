@@ -96,6 +96,34 @@ fn scenario_entry_point() {
             println!("listen-count: {}", fds.len());
         }
         "listen-error" => println!("listen-error: {}", sd::listen_fds().unwrap_err()),
+        // Nothing was passed at fd 3 (a wrapper exec'd in place with LISTEN_PID still right);
+        // the notifier's own socket takes the number. Taking and dropping what listen_fds
+        // hands out, as a user would, must never close that socket.
+        "listen-after-own-socket" => {
+            assert!(sd::ready().unwrap());
+            match sd::listen_fds() {
+                Err(e) => println!("listen-error: {e}"),
+                Ok(fds) => fds.iter().for_each(|fd| drop(fd.take())),
+            }
+            assert!(sd::status("still connected").unwrap());
+        }
+        // The program opened a file of its own at fd 3 before the library first looked.
+        "listen-own-file" => {
+            let own = std::fs::File::open("/dev/null").unwrap();
+            println!("listen-error: {}", sd::listen_fds().unwrap_err());
+            drop(own);
+        }
+        // fd 3 was passed, and replaced by the program after the library first looked.
+        "listen-replaced" => {
+            let _ = sd::env::debug_enabled();
+            let other = std::fs::File::open("/dev/zero").unwrap();
+            // SAFETY: fd 3 was inherited by this process and nothing else here uses it; it is
+            // only re-pointed (dup2), never closed, and `forget` keeps this handle from closing it.
+            let mut three = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(3) };
+            rustix::io::dup2(&other, &mut three).unwrap();
+            std::mem::forget(three);
+            println!("listen-error: {}", sd::listen_fds().unwrap_err());
+        }
         "debug-trace" => {
             sd::status("traced").unwrap();
         }
@@ -241,6 +269,53 @@ fn socket_activation_descriptors_with_names() {
     stdout_has(&out, "listen-count: 2");
     let unnamed = listen_child("1", None);
     stdout_has(&unnamed, "listen: 3 unknown cloexec=true");
+}
+
+/// `LISTEN_PID` ours, `LISTEN_FDS=1`, and fd 3 set up by `redirect` (`3<&-` closes it).
+fn listen_scenario(scenario: &str, redirect: &str, notify_socket: Option<&std::ffi::OsStr>) -> Output {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!(
+            "export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" --exact scenario_entry_point --nocapture --test-threads=1 {redirect}"
+        ))
+        .arg(std::env::current_exe().unwrap())
+        .env(SCENARIO, scenario);
+    for var in PROTOCOL_VARS {
+        cmd.env_remove(var);
+    }
+    if let Some(socket) = notify_socket {
+        cmd.env("NOTIFY_SOCKET", socket);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn a_descriptor_number_the_process_reused_is_never_handed_out() {
+    let listener = path_listener();
+    let out = listen_scenario("listen-after-own-socket", "3<&-", Some(listener.address()));
+    stdout_has(
+        &out,
+        "listen-error: invalid $LISTEN_FDS=\"1\": announces a descriptor that is not open",
+    );
+    assert_eq!(recv(&listener).bytes(), b"READY=1");
+    assert_eq!(recv(&listener).bytes(), b"STATUS=still connected");
+    let own = listen_scenario("listen-own-file", "3<&-", None);
+    stdout_has(
+        &own,
+        "announces a descriptor that was not inherited (it is close-on-exec",
+    );
+    let replaced = listen_scenario("listen-replaced", "3</dev/null", None);
+    stdout_has(
+        &replaced,
+        "announces a descriptor that was closed or replaced after the environment was read",
+    );
 }
 
 #[test]

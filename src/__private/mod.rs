@@ -110,6 +110,9 @@ impl Guard {
         let guard = Guard {
             finished: Cell::new(false),
         };
+        // The environment is read first, before anything here opens a descriptor: it
+        // identifies the socket-activation descriptors by their numbers (see `listen_fds`).
+        let active = matches!(Notifier::global(), Ok(Some(_))) || sdnotify_runtime::env::debug_enabled();
         // Also off systemd: the option makes the signal mean "reload" (handy with `kill -HUP`
         // while developing), and under systemd 262 the handler must exist before READY=1.
         if let Some(signal) = config.reload {
@@ -117,7 +120,6 @@ impl Guard {
                 report(format_args!("reloads disabled: cannot handle {signal}: {err}"));
             }
         }
-        let active = matches!(Notifier::global(), Ok(Some(_))) || sdnotify_runtime::env::debug_enabled();
         if !active {
             return guard;
         }

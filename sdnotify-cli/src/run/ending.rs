@@ -139,7 +139,11 @@ mod tests {
 
     #[test]
     fn a_failed_scan_is_never_nothing_left() {
-        let failed = || Err(io::Error::from_raw_os_error(rustix::io::Errno::MFILE.raw_os_error()));
+        let failed = || {
+            Err(io::Error::from_raw_os_error(
+                rustix::io::Errno::MFILE.raw_os_error(),
+            ))
+        };
         assert!(!nothing_left(KillMode::ControlGroup, &failed()));
         assert!(!nothing_left(KillMode::Mixed, &failed()));
         assert!(nothing_left(KillMode::ControlGroup, &Ok(Vec::new())));

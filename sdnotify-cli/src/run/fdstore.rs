@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(fit(room as usize, Some(1024), 10), Ok(room as usize));
         let refused = fit(room as usize + 1, Some(1024), 10).unwrap_err();
         assert!(refused.contains(&format!("at most {room}")), "{refused}");
-        assert!(fit(1, Some(100), 10).is_err(), "a tiny limit leaves no room at all");
+        assert!(
+            fit(1, Some(100), 10).is_err(),
+            "a tiny limit leaves no room at all"
+        );
         assert_eq!(fit(0, Some(100), 10), Ok(0));
     }
 
@@ -126,7 +129,10 @@ mod tests {
             Event::FdStore { stored: 3, .. }
         ));
         assert_eq!(store.close_all(), 3);
-        assert!(matches!(store.keep("a", fds(2)), Event::FdStore { stored: 2, .. }));
+        assert!(matches!(
+            store.keep("a", fds(2)),
+            Event::FdStore { stored: 2, .. }
+        ));
         assert!(matches!(
             store.remove("a"),
             Event::FdStoreRemove {

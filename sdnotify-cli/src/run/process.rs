@@ -76,9 +76,12 @@ fn stat(pid: u32) -> io::Result<Option<(u8, u32)>> {
         let parent = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
         Some((state, parent))
     })();
-    parsed
-        .map(Some)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("/proc/{pid}/stat is unreadable")))
+    parsed.map(Some).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("/proc/{pid}/stat is unreadable"),
+        )
+    })
 }
 
 /// Errors that mean the process is gone (its `/proc` entry vanished while it was read).
@@ -89,7 +92,8 @@ fn vanished(e: &io::Error) -> bool {
 /// Whether an error is the supervisor running out of descriptors (EMFILE, ENFILE).
 pub(crate) fn out_of_descriptors(e: &io::Error) -> bool {
     let raw = e.raw_os_error();
-    raw == Some(rustix::io::Errno::MFILE.raw_os_error()) || raw == Some(rustix::io::Errno::NFILE.raw_os_error())
+    raw == Some(rustix::io::Errno::MFILE.raw_os_error())
+        || raw == Some(rustix::io::Errno::NFILE.raw_os_error())
 }
 
 /// Whether `pid` is alive (not a zombie) and a descendant of this process. `/proc/TID/stat`
@@ -176,7 +180,12 @@ pub(crate) fn pidfd(pid: Pid) -> io::Result<Option<OwnedFd>> {
     };
     match pidfd_open(target, PidfdFlags::empty()) {
         Ok(fd) => Ok(Some(fd)),
-        Err(e) if matches!(e, rustix::io::Errno::SRCH | rustix::io::Errno::NOENT | rustix::io::Errno::INVAL) => {
+        Err(e)
+            if matches!(
+                e,
+                rustix::io::Errno::SRCH | rustix::io::Errno::NOENT | rustix::io::Errno::INVAL
+            ) =>
+        {
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -220,7 +229,9 @@ pub(crate) fn process_of_pidfd(fd: &OwnedFd) -> Result<Pid, String> {
     let Some(pid) = field("Pid:") else {
         return Err("the descriptor is not a pidfd".to_owned());
     };
-    let flags = field("flags:").and_then(|f| u32::from_str_radix(f, 8).ok()).unwrap_or(0);
+    let flags = field("flags:")
+        .and_then(|f| u32::from_str_radix(f, 8).ok())
+        .unwrap_or(0);
     if flags & PIDFD_THREAD != 0 {
         return Err("the descriptor is a thread's pidfd (PIDFD_THREAD), not a process's".to_owned());
     }
@@ -284,7 +295,9 @@ mod tests {
         let fd = pidfd(Pid::current()).unwrap().unwrap();
         assert_eq!(process_of_pidfd(&fd), Ok(Pid::current()));
         let not_a_pidfd = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
-        assert!(process_of_pidfd(&not_a_pidfd).unwrap_err().contains("not a pidfd"));
+        assert!(process_of_pidfd(&not_a_pidfd)
+            .unwrap_err()
+            .contains("not a pidfd"));
         let me = rustix::process::getpid();
         // PIDFD_THREAD is Linux 6.9+; older kernels refuse the flag.
         if let Ok(thread_fd) = pidfd_open(me, PidfdFlags::from_bits_retain(PIDFD_THREAD)) {
@@ -305,7 +318,11 @@ mod tests {
         let tid = Pid::new(tid.as_raw_nonzero().get().unsigned_abs()).unwrap();
         assert_eq!(thread_group(tid).unwrap(), Some(Pid::current()));
         assert_eq!(thread_group(Pid::current()).unwrap(), Some(Pid::current()));
-        assert_eq!(pidfd(tid).unwrap().map(|_| ()), None, "a thread has no (process) pidfd");
+        assert_eq!(
+            pidfd(tid).unwrap().map(|_| ()),
+            None,
+            "a thread has no (process) pidfd"
+        );
         done_tx.send(()).unwrap();
         thread.join().unwrap();
         assert_eq!(thread_group(Pid::new(2_147_483_000).unwrap()).unwrap(), None);

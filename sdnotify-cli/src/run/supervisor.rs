@@ -255,7 +255,10 @@ impl Supervisor {
         let by_fd = if notice.main_pid_fd {
             let target = match fds.as_slice() {
                 [fd] => process::process_of_pidfd(fd),
-                other => Err(format!("it came with {} descriptors, not exactly one", other.len())),
+                other => Err(format!(
+                    "it came with {} descriptors, not exactly one",
+                    other.len()
+                )),
             };
             match target {
                 Ok(pid) => {
@@ -456,7 +459,9 @@ impl Supervisor {
         }
         events.into_iter().for_each(|e| self.emit(e));
         if let Err(e) = sent {
-            self.emit(Event::Warning(format!("the rest of the service may not have been signalled: {e}")));
+            self.emit(Event::Warning(format!(
+                "the rest of the service may not have been signalled: {e}"
+            )));
         }
         // Killed processes that are our children are reaped on the next pass.
         None
