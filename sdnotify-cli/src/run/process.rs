@@ -180,14 +180,7 @@ pub(crate) fn pidfd(pid: Pid) -> io::Result<Option<OwnedFd>> {
     };
     match pidfd_open(target, PidfdFlags::empty()) {
         Ok(fd) => Ok(Some(fd)),
-        Err(e)
-            if matches!(
-                e,
-                rustix::io::Errno::SRCH | rustix::io::Errno::NOENT | rustix::io::Errno::INVAL
-            ) =>
-        {
-            Ok(None)
-        }
+        Err(rustix::io::Errno::SRCH | rustix::io::Errno::NOENT | rustix::io::Errno::INVAL) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
