@@ -53,6 +53,11 @@ pub fn reload_requested() -> bool {
 /// Without the attribute's `reload = "SIG…"` option no request can come: it says so on stderr
 /// once and blocks for good.
 ///
+/// Each process waits for its own requests. A program that forks without exec (a prefork
+/// server) keeps the handler in every child; a request sent to a worker wakes that worker's
+/// waiters and no other process's, whether the worker was forked before or after its parent
+/// first waited (`examples/prefork.rs` relays the parent's requests to its workers).
+///
 /// ```no_run
 /// # fn load_config() -> Result<(), String> { Ok(()) }
 /// #[sdnotify::main(reload = "SIGHUP")]

@@ -1,35 +1,51 @@
 //! Reload requests: the reload signal's handler, the pending request, and the waiters.
 //!
-//! The handler only sets a flag and writes one byte to a socket pair (both async-signal-safe,
-//! through signal-hook, which chains with other handlers of the signal such as tokio's). A
-//! thread started on the first wait reads the bytes and wakes blocked threads and futures; a
-//! program that only polls [`take`] never starts it.
+//! The handler sets a flag; a process that waits also has the handler write one byte to a
+//! socket pair of its own (both async-signal-safe, through signal-hook, which chains with other
+//! handlers of the signal such as tokio's). A thread started on the first wait reads the bytes
+//! and wakes blocked threads and futures; a program that only polls [`take`] never starts it.
+//!
+//! The pair, its handler and its thread belong to one process. After `fork(2)` (a prefork
+//! server's workers) the child has the flag and the handler, but not the parent's thread, and
+//! its handler would write into the pair it shares with the parent, whose thread would take the
+//! byte. So a process whose pid is not the one its waiting state was made for makes its own
+//! pair, handler and thread at its first wait: a request sent to a process wakes that
+//! process's waiters, before and after a fork.
 
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::Waker;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use once_cell::sync::{Lazy, OnceCell};
+use signal_hook::SigId;
 
 use crate::__private::report;
 
 /// Set by the handler; taken by whoever serves the request.
 static PENDING: Lazy<Arc<AtomicBool>> = Lazy::new(|| Arc::new(AtomicBool::new(false)));
 
-/// The installed handler: the signal and the read end of the handler's socket pair.
+/// The installed handler: its signal, and the waiting state of the process that waits.
 static INSTALLED: OnceCell<Installed> = OnceCell::new();
 
 /// Whether a wait without a handler was reported already.
 static NEVER_REPORTED: AtomicBool = AtomicBool::new(false);
 
 struct Installed {
+    signal: i32,
+    /// The waiting state of the process it was made in (see the module's docs).
+    waiting: Mutex<Option<Arc<Waiting>>>,
+}
+
+/// What one process's waiters share.
+struct Waiting {
+    /// The process this was made in.
+    pid: u32,
     reader: UnixStream,
-    /// The thread that turns the handler's bytes into wake-ups, once something waits.
-    waker_thread: OnceCell<JoinHandle<()>>,
+    /// The handler that writes to this pair, removed in a child that makes its own.
+    writes: SigId,
     /// Held while a waiter looks at the flag and while the ring is rung, so a waiter that
     /// found no request is already waiting when the next ring comes.
     ring_lock: Mutex<()>,
@@ -47,13 +63,9 @@ pub(crate) fn install(name: &str) -> io::Result<()> {
                 format!("{name} is not a signal this machine can deliver to a handler"),
             )
         })?;
-    let (reader, writer) = UnixStream::pair()?;
     let installed = Installed {
-        reader,
-        waker_thread: OnceCell::new(),
-        ring_lock: Mutex::new(()),
-        ring: Condvar::new(),
-        wakers: Mutex::new(Vec::new()),
+        signal,
+        waiting: Mutex::new(None),
     };
     if INSTALLED.set(installed).is_err() {
         return Err(io::Error::new(
@@ -61,9 +73,7 @@ pub(crate) fn install(name: &str) -> io::Result<()> {
             "a reload signal is installed already",
         ));
     }
-    // The flag first: a thread woken by the byte must find it set.
     signal_hook::flag::register(signal, Arc::clone(&PENDING))?;
-    signal_hook::low_level::pipe::register(signal, writer)?;
     Ok(())
 }
 
@@ -80,7 +90,7 @@ pub(crate) fn clear() {
 /// Blocks until a request is pending and takes it; `false` when `timeout` passed first.
 pub(crate) fn wait(timeout: Option<Duration>) -> bool {
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    let Some(installed) = waiting_on() else {
+    let Some(waiting) = waiting_on() else {
         // No handler: no request will ever come.
         match deadline {
             Some(deadline) => std::thread::sleep(deadline.saturating_duration_since(Instant::now())),
@@ -90,19 +100,19 @@ pub(crate) fn wait(timeout: Option<Duration>) -> bool {
         }
         return false;
     };
-    let mut held = installed.ring_lock.lock().unwrap_or_else(|e| e.into_inner());
+    let mut held = waiting.ring_lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if take() {
             return true;
         }
         held = match deadline {
-            None => installed.ring.wait(held).unwrap_or_else(|e| e.into_inner()),
+            None => waiting.ring.wait(held).unwrap_or_else(|e| e.into_inner()),
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return false;
                 }
-                match installed.ring.wait_timeout(held, left) {
+                match waiting.ring.wait_timeout(held, left) {
                     Ok((guard, _)) => guard,
                     Err(poisoned) => poisoned.into_inner().0,
                 }
@@ -113,10 +123,10 @@ pub(crate) fn wait(timeout: Option<Duration>) -> bool {
 
 /// Registers `waker` under `id` (replacing its earlier one) to be woken by the next request.
 pub(crate) fn register(id: u64, waker: &Waker) {
-    let Some(installed) = waiting_on() else {
+    let Some(waiting) = waiting_on() else {
         return;
     };
-    let mut wakers = installed.wakers.lock().unwrap_or_else(|e| e.into_inner());
+    let mut wakers = waiting.wakers.lock().unwrap_or_else(|e| e.into_inner());
     match wakers.iter_mut().find(|(known, _)| *known == id) {
         Some((_, old)) if old.will_wake(waker) => {}
         Some((_, old)) => old.clone_from(waker),
@@ -126,8 +136,16 @@ pub(crate) fn register(id: u64, waker: &Waker) {
 
 /// Forgets the waker registered under `id` (its future is gone).
 pub(crate) fn unregister(id: u64) {
-    if let Some(installed) = INSTALLED.get() {
-        let mut wakers = installed.wakers.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(installed) = INSTALLED.get() else {
+        return;
+    };
+    let waiting = installed
+        .waiting
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if let Some(waiting) = waiting {
+        let mut wakers = waiting.wakers.lock().unwrap_or_else(|e| e.into_inner());
         wakers.retain(|(known, _)| *known != id);
     }
 }
@@ -138,9 +156,9 @@ pub(crate) fn next_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The installed handler with its wake-up thread running, or `None` (reported once) when
-/// there is no handler to wait on.
-fn waiting_on() -> Option<&'static Installed> {
+/// This process's waiting state, made (with its wake-up thread) on its first wait, or `None`
+/// (reported once) when there is no handler to wait on.
+fn waiting_on() -> Option<Arc<Waiting>> {
     let Some(installed) = INSTALLED.get() else {
         if !NEVER_REPORTED.swap(true, Ordering::Relaxed) {
             report(format_args!(
@@ -150,23 +168,58 @@ fn waiting_on() -> Option<&'static Installed> {
         }
         return None;
     };
-    let started = installed.waker_thread.get_or_try_init(|| {
-        std::thread::Builder::new()
-            .name("sdnotify-reload".to_owned())
-            .stack_size(64 * 1024)
-            .spawn(move || ring_on_every_byte(installed))
-    });
-    if let Err(err) = started {
-        report(format_args!("cannot start the reload thread: {err}"));
-        return None;
+    let me = std::process::id();
+    let mut slot = installed.waiting.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(waiting) = slot.as_ref().filter(|w| w.pid == me) {
+        return Some(Arc::clone(waiting));
     }
-    Some(installed)
+    // First wait in this process. After a fork, the inherited handler writes to the parent's
+    // pair: it goes, and this process gets its own.
+    if let Some(inherited) = slot.take() {
+        signal_hook::low_level::unregister(inherited.writes);
+    }
+    match Waiting::start(installed.signal, me) {
+        Ok(waiting) => {
+            *slot = Some(Arc::clone(&waiting));
+            Some(waiting)
+        }
+        Err(err) => {
+            report(format_args!("cannot wait for reload requests: {err}"));
+            None
+        }
+    }
 }
 
-fn ring_on_every_byte(installed: &'static Installed) {
+impl Waiting {
+    /// A pair whose writing end the handler of `signal` writes to, and the thread that reads it.
+    fn start(signal: i32, pid: u32) -> io::Result<Arc<Waiting>> {
+        let (reader, writer) = UnixStream::pair()?;
+        let writes = signal_hook::low_level::pipe::register(signal, writer)?;
+        let waiting = Arc::new(Waiting {
+            pid,
+            reader,
+            writes,
+            ring_lock: Mutex::new(()),
+            ring: Condvar::new(),
+            wakers: Mutex::new(Vec::new()),
+        });
+        let for_thread = Arc::clone(&waiting);
+        let started = std::thread::Builder::new()
+            .name("sdnotify-reload".to_owned())
+            .stack_size(64 * 1024)
+            .spawn(move || ring_on_every_byte(&for_thread));
+        if let Err(err) = started {
+            signal_hook::low_level::unregister(writes);
+            return Err(err);
+        }
+        Ok(waiting)
+    }
+}
+
+fn ring_on_every_byte(waiting: &Waiting) {
     let mut buffer = [0u8; 64];
     loop {
-        match (&installed.reader).read(&mut buffer) {
+        match (&waiting.reader).read(&mut buffer) {
             Ok(0) => return,
             Ok(_) => {}
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -176,10 +229,10 @@ fn ring_on_every_byte(installed: &'static Installed) {
             }
         }
         {
-            let _held = installed.ring_lock.lock().unwrap_or_else(|e| e.into_inner());
-            installed.ring.notify_all();
+            let _held = waiting.ring_lock.lock().unwrap_or_else(|e| e.into_inner());
+            waiting.ring.notify_all();
         }
-        let wakers = std::mem::take(&mut *installed.wakers.lock().unwrap_or_else(|e| e.into_inner()));
+        let wakers = std::mem::take(&mut *waiting.wakers.lock().unwrap_or_else(|e| e.into_inner()));
         for (_, waker) in wakers {
             waker.wake();
         }
