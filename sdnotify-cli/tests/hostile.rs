@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use sdnotify_runtime::{Message, Notifier, State};
 use serde_json::Value;
 use support::supervised::command;
+use support::units::{managers, start, state};
 
 const SCENARIO: &str = "SDNOTIFY_HOSTILE_SCENARIO";
 
@@ -39,7 +40,8 @@ fn hostile_scenario_entry_point() {
             let msg = Message::from_raw(&format!("READY=1\nMAINPID={tid}")).unwrap();
             notifier.send(&msg, &[], None).unwrap();
             notifier.barrier(Duration::from_secs(5)).unwrap();
-            std::thread::sleep(Duration::from_millis(300));
+            let hold = std::env::var("HOLD_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+            std::thread::sleep(Duration::from_millis(hold));
             std::process::exit(3);
         }
         "thread-pidfd" => {
@@ -273,4 +275,48 @@ fn a_full_descriptor_table_does_not_keep_the_stop_from_the_service() {
                 .is_some_and(|s| s.trim_start().starts_with('Z')),
         "the service outlived its supervisor: {stat}"
     );
+}
+
+/// The oracle for the first test: systemd keeps the process as the main process and, from 257
+/// on (pidfd-based tracking), sees it exit. 252 loses it: the unit stays active with its main
+/// process gone, the very wedge `sdnotify run` had (said, not failed, on 252).
+#[test]
+fn systemd_does_not_take_a_thread_as_the_main_process_either() {
+    let exe = std::env::current_exe().unwrap();
+    let scenario = format!("{SCENARIO}=thread-mainpid");
+    for manager in managers("systemd_does_not_take_a_thread_as_the_main_process_either") {
+        let unit = "sdnotify-thread-mainpid.service";
+        start(
+            &manager,
+            unit,
+            // A short stop: 252 waits for a process that is gone.
+            &["Type=notify", "TimeoutStopSec=1s"],
+            &[&scenario, "HOLD_MS=1500"],
+            &[exe.to_str().unwrap(), "--exact", "hostile_scenario_entry_point", "--nocapture"],
+        );
+        let props = ["ActiveState", "MainPID", "ExecMainPID", "ExecMainStatus", "Result"];
+        let active = manager.wait_for(unit, &props, Duration::from_secs(5), |p| state(p) == "active");
+        assert_eq!(state(&active), "active", "{active:?}");
+        assert_eq!(
+            active["MainPID"], active["ExecMainPID"],
+            "systemd {} kept the process as the main process: {active:?}",
+            manager.version
+        );
+        let ended = manager.wait_for(unit, &props, Duration::from_secs(5), |p| state(p) == "failed");
+        if manager.version >= 257 {
+            assert_eq!(
+                (state(&ended), ended["ExecMainStatus"].as_str()),
+                ("failed", "3"),
+                "{ended:?}"
+            );
+        } else {
+            support::user_manager::say(&format!(
+                "systemd {}: after the thread's MAINPID= and the process's exit, the unit is {} (MainPID={})",
+                manager.version,
+                state(&ended),
+                ended["MainPID"]
+            ));
+        }
+        let _ = manager.systemctl(&["stop", unit]);
+    }
 }
