@@ -25,6 +25,11 @@ fn child(scenario: &str, vars: &[(&str, &std::ffi::OsStr)]) -> Output {
         cmd.env_remove(var);
     }
     cmd.env(SCENARIO, scenario).envs(vars.iter().map(|(k, v)| (k, v)));
+    succeeded(scenario, &mut cmd)
+}
+
+/// Runs the child; its output, once it exited successfully.
+fn succeeded(scenario: &str, cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -286,14 +291,7 @@ fn listen_scenario(scenario: &str, redirect: &str, notify_socket: Option<&std::f
     if let Some(socket) = notify_socket {
         cmd.env("NOTIFY_SOCKET", socket);
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    succeeded(scenario, &mut cmd)
 }
 
 #[test]
