@@ -40,7 +40,10 @@ fn hostile_scenario_entry_point() {
             let msg = Message::from_raw(&format!("READY=1\nMAINPID={tid}")).unwrap();
             notifier.send(&msg, &[], None).unwrap();
             notifier.barrier(Duration::from_secs(5)).unwrap();
-            let hold = std::env::var("HOLD_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+            let hold = std::env::var("HOLD_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(300);
             std::thread::sleep(Duration::from_millis(hold));
             std::process::exit(3);
         }
@@ -292,9 +295,20 @@ fn systemd_does_not_take_a_thread_as_the_main_process_either() {
             // A short stop: 252 waits for a process that is gone.
             &["Type=notify", "TimeoutStopSec=1s"],
             &[&scenario, "HOLD_MS=1500"],
-            &[exe.to_str().unwrap(), "--exact", "hostile_scenario_entry_point", "--nocapture"],
+            &[
+                exe.to_str().unwrap(),
+                "--exact",
+                "hostile_scenario_entry_point",
+                "--nocapture",
+            ],
         );
-        let props = ["ActiveState", "MainPID", "ExecMainPID", "ExecMainStatus", "Result"];
+        let props = [
+            "ActiveState",
+            "MainPID",
+            "ExecMainPID",
+            "ExecMainStatus",
+            "Result",
+        ];
         let active = manager.wait_for(unit, &props, Duration::from_secs(5), |p| state(p) == "active");
         assert_eq!(state(&active), "active", "{active:?}");
         assert_eq!(
