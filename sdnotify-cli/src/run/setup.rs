@@ -116,7 +116,10 @@ pub(crate) fn build_command(options: &Options, listener: &Listener) -> std::io::
                 // The shell would report this as exit 127 after starting; say it plainly.
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::NotFound,
-                    "no such executable",
+                    format!(
+                        "no such executable: {}",
+                        super::escape::shell_words(&options.command[..1])
+                    ),
                 ));
             }
             let mut sh = Command::new("/bin/sh");
