@@ -2,12 +2,9 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::os::unix::ffi::OsStrExt;
 
-use rustix::net::addr::{SocketAddrArg, SocketAddrLen, SocketAddrOpaque};
-use rustix::net::{AddressFamily, SocketAddrUnix, SocketType};
-
-use crate::Error;
+use crate::error::Error;
+use crate::sys::{self, Endpoint, SockType};
 
 /// `sun_path` holds 108 bytes including the terminating NUL (or the leading NUL of an abstract
 /// name), so 107 bytes of name fit.
@@ -35,14 +32,29 @@ pub struct NotifyAddress {
 
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) enum AddressKind {
-    Unix(SocketAddrUnix),
+    /// A path, or an abstract name (without the `@`).
+    Unix { name: Box<[u8]>, is_abstract: bool },
     Vsock {
-        types: &'static [SocketType],
+        types: &'static [SockType],
         addr: VsockAddr,
     },
 }
 
-const VSOCK_ANY_TYPE: &[SocketType] = &[SocketType::DGRAM, SocketType::SEQPACKET, SocketType::STREAM];
+impl AddressKind {
+    /// Where a socket for this address connects or binds.
+    pub(crate) fn endpoint(&self) -> Endpoint<'_> {
+        match self {
+            AddressKind::Unix { name, is_abstract: true } => Endpoint::Abstract(name),
+            AddressKind::Unix { name, is_abstract: false } => Endpoint::Path(name),
+            AddressKind::Vsock { addr, .. } => Endpoint::Vsock {
+                cid: addr.cid,
+                port: addr.port,
+            },
+        }
+    }
+}
+
+const VSOCK_ANY_TYPE: &[SockType] = &[SockType::Dgram, SockType::SeqPacket, SockType::Stream];
 
 impl NotifyAddress {
     /// Parses an address in one of the forms `$NOTIFY_SOCKET` may take.
@@ -50,7 +62,8 @@ impl NotifyAddress {
     /// Errors with [`Error::InvalidAddress`] for an empty, relative or too long address, an
     /// empty abstract name, or a malformed vsock address.
     pub fn parse(address: impl AsRef<OsStr>) -> Result<NotifyAddress, Error> {
-        let raw = address.as_ref().as_bytes();
+        let bytes = sys::os_bytes(address.as_ref());
+        let raw = &bytes[..];
         let invalid = |reason| Error::InvalidAddress {
             address: String::from_utf8_lossy(raw).into_owned(),
             reason,
@@ -66,7 +79,10 @@ impl NotifyAddress {
                 if raw.contains(&0) {
                     return Err(invalid("it contains a NUL byte"));
                 }
-                AddressKind::Unix(SocketAddrUnix::new(raw).map_err(|_| invalid("not a valid socket path"))?)
+                AddressKind::Unix {
+                    name: raw.into(),
+                    is_abstract: false,
+                }
             }
             Some(b'@') => {
                 let name = &raw[1..];
@@ -78,10 +94,10 @@ impl NotifyAddress {
                         "the abstract name is longer than the 107 bytes a unix socket address holds",
                     ));
                 }
-                AddressKind::Unix(
-                    SocketAddrUnix::new_abstract_name(name)
-                        .map_err(|_| invalid("not a valid abstract socket name"))?,
-                )
+                AddressKind::Unix {
+                    name: name.into(),
+                    is_abstract: true,
+                }
             }
             _ => {
                 let (types, rest) = vsock_prefix(raw).ok_or_else(|| {
@@ -131,12 +147,12 @@ impl fmt::Debug for NotifyAddress {
     }
 }
 
-fn vsock_prefix(raw: &[u8]) -> Option<(&'static [SocketType], &[u8])> {
-    const PREFIXES: [(&[u8], &[SocketType]); 4] = [
+fn vsock_prefix(raw: &[u8]) -> Option<(&'static [SockType], &[u8])> {
+    const PREFIXES: [(&[u8], &[SockType]); 4] = [
         (b"vsock:", VSOCK_ANY_TYPE),
-        (b"vsock-stream:", &[SocketType::STREAM]),
-        (b"vsock-dgram:", &[SocketType::DGRAM]),
-        (b"vsock-seqpacket:", &[SocketType::SEQPACKET]),
+        (b"vsock-stream:", &[SockType::Stream]),
+        (b"vsock-dgram:", &[SockType::Dgram]),
+        (b"vsock-seqpacket:", &[SockType::SeqPacket]),
     ];
     PREFIXES
         .iter()
@@ -151,42 +167,11 @@ pub(crate) fn parse_u32(text: &str) -> Option<u32> {
     text.parse().ok()
 }
 
-/// An AF_VSOCK address; rustix has no type for it.
+/// An AF_VSOCK address.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct VsockAddr {
     pub(crate) cid: u32,
     pub(crate) port: u32,
-}
-
-/// `struct sockaddr_vm` from `<linux/vm_sockets.h>`, the kernel ABI for AF_VSOCK.
-#[repr(C)]
-struct SockaddrVm {
-    svm_family: u16,
-    svm_reserved1: u16,
-    svm_port: u32,
-    svm_cid: u32,
-    svm_flags: u8,
-    svm_zero: [u8; 3],
-}
-
-#[allow(unsafe_code)] // AF_VSOCK needs this kernel ABI struct; rustix has no type for it.
-                      // SAFETY: `with_sockaddr` passes a pointer to a fully initialised `sockaddr_vm` on its own stack
-                      // together with that struct's exact size, and the pointer lives for the whole call of `f`.
-unsafe impl SocketAddrArg for VsockAddr {
-    unsafe fn with_sockaddr<R>(&self, f: impl FnOnce(*const SocketAddrOpaque, SocketAddrLen) -> R) -> R {
-        let raw = SockaddrVm {
-            svm_family: AddressFamily::VSOCK.as_raw(),
-            svm_reserved1: 0,
-            svm_port: self.port,
-            svm_cid: self.cid,
-            svm_flags: 0,
-            svm_zero: [0; 3],
-        };
-        f(
-            (&raw as *const SockaddrVm).cast(),
-            std::mem::size_of::<SockaddrVm>() as SocketAddrLen,
-        )
-    }
 }
 
 #[cfg(test)]
@@ -222,15 +207,15 @@ mod tests {
     fn vsock_forms_choose_socket_types() {
         let types = |a: &str| match NotifyAddress::parse(a).unwrap().kind {
             AddressKind::Vsock { types, addr } => (types.to_vec(), addr),
-            AddressKind::Unix(_) => panic!("not vsock"),
+            AddressKind::Unix { .. } => panic!("not vsock"),
         };
         assert_eq!(
             types("vsock:7:9"),
             (VSOCK_ANY_TYPE.to_vec(), VsockAddr { cid: 7, port: 9 })
         );
-        assert_eq!(types("vsock-stream:7:9").0, vec![SocketType::STREAM]);
-        assert_eq!(types("vsock-dgram:7:9").0, vec![SocketType::DGRAM]);
-        assert_eq!(types("vsock-seqpacket:7:9").0, vec![SocketType::SEQPACKET]);
+        assert_eq!(types("vsock-stream:7:9").0, vec![SockType::Stream]);
+        assert_eq!(types("vsock-dgram:7:9").0, vec![SockType::Dgram]);
+        assert_eq!(types("vsock-seqpacket:7:9").0, vec![SockType::SeqPacket]);
     }
 
     #[test]

@@ -11,14 +11,14 @@ use std::path::Path;
 /// }
 /// ```
 pub fn booted() -> bool {
-    is_real_dir(Path::new("/run/systemd/system"))
+    crate::sys::SUPPORTED && is_real_dir(Path::new("/run/systemd/system"))
 }
 
 pub(crate) fn is_real_dir(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

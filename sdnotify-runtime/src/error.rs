@@ -168,11 +168,6 @@ impl From<io::Error> for Error {
     }
 }
 
-impl From<rustix::io::Errno> for Error {
-    fn from(errno: rustix::io::Errno) -> Self {
-        Error::Io(errno.into())
-    }
-}
 
 impl Error {
     /// A copy of an error that carries no `io::Error` (used to hand out a cached parse error).

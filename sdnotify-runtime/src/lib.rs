@@ -20,13 +20,24 @@
 //!
 //! Off systemd (`NOTIFY_SOCKET` unset) every function returns `Ok(false)` and sends nothing,
 //! after checking the message as it would have sent it.
+//!
+//! Linux does the work; elsewhere it compiles to nothing. On macOS, the BSDs, Windows and WASI
+//! the crate builds and behaves as on Linux with `NOTIFY_SOCKET` unset: every `notify*` is
+//! `Ok(false)` (bad input is still refused), [`listen_fds`] is empty, [`watchdog_enabled`] is
+//! `None` and [`booted`] is false. The manager's side (`manager`) is Linux only.
+
+// Every `unsafe` block is in `sys`, the one module allowed to have them.
 #![deny(unsafe_code)]
+// Where descriptors do not exist (Windows) they are types without values (see `sys::fd`):
+// the code that would pass them on is unreachable there, by construction.
+#![cfg_attr(not(any(unix, target_os = "wasi")), allow(unreachable_code, unused_variables))]
 
 mod address;
 mod booted;
 pub mod env;
 mod error;
 mod listen;
+#[cfg(target_os = "linux")]
 pub mod manager;
 mod message;
 mod notifier;
@@ -34,6 +45,7 @@ mod parse;
 mod pid;
 pub mod signal;
 mod state;
+mod sys;
 mod watchdog;
 
 use std::time::Duration;
@@ -61,8 +73,9 @@ struct Global {
 static GLOBAL: Lazy<Global> = Lazy::new(|| {
     let env = env::snapshot();
     let sender = match &env.notify_socket {
-        None => Ok(None),
-        Some(address) => NotifyAddress::parse(address).map(|a| Some(Notifier::unconnected(a))),
+        // Off Linux no manager listens: as with the variable unset.
+        Some(address) if sys::SUPPORTED => NotifyAddress::parse(address).map(|a| Some(Notifier::unconnected(a))),
+        _ => Ok(None),
     };
     Global {
         sender,
@@ -248,7 +261,7 @@ pub fn extend_timeout(by: Duration) -> Result<bool, Error> {
 /// sdnotify_runtime::fdstore("http", &[listener.as_fd()])?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn fdstore(name: &str, fds: &[std::os::fd::BorrowedFd<'_>]) -> Result<bool, Error> {
+pub fn fdstore(name: &str, fds: &[sys::fd::BorrowedFd<'_>]) -> Result<bool, Error> {
     let message = Message::from_states(&[State::FdStore, State::FdName(name)])?;
     if env::fdstore_enabled()? == Some(false) {
         return Err(Error::FdStoreDisabled);

@@ -1,14 +1,15 @@
 //! Socket activation: the descriptors systemd passes in `LISTEN_FDS` (`sd_listen_fds`).
 
 use std::ffi::OsStr;
-use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 
 use once_cell::sync::OnceCell;
 
 use crate::address::parse_u32;
 use crate::env::{snapshot, LISTEN_FDNAMES, LISTEN_FDS, LISTEN_PID};
-use crate::Error;
+use crate::error::Error;
+use crate::sys::fd::{OwnedFd, RawFd};
+use crate::sys::{self, Identity, NotInherited};
 
 /// The first socket-activation descriptor (`SD_LISTEN_FDS_START`).
 ///
@@ -68,8 +69,8 @@ impl ListenFd {
 struct Inherited {
     fd: RawFd,
     name: String,
-    /// `(st_dev, st_ino)`: which open file it was, to tell it from one that took its number.
-    identity: (u64, u64),
+    /// Which open file it was, to tell it from one that took its number.
+    identity: Identity,
 }
 
 /// What the environment announced, identified when it was first read (see [`identify`]).
@@ -81,30 +82,30 @@ static LISTEN: OnceCell<Result<Vec<ListenFd>, Error>> = OnceCell::new();
 /// Identifies the announced descriptors, once, as the environment is first read (`env`'s
 /// snapshot calls it) and so before the runtime opens anything of its own: each must be open
 /// and must not be close-on-exec (a descriptor that crossed `exec` has the flag clear; every
-/// descriptor Rust opens has it set). Nothing is changed; [`listen_fds`] claims them.
+/// descriptor Rust opens has it set). Nothing is changed; [`listen_fds`] claims them. Off
+/// Linux nothing is ever passed.
 pub(crate) fn identify(pid: Option<&OsStr>, count: Option<&OsStr>, names: Option<&OsStr>) {
     IDENTIFIED.get_or_init(|| {
-        let layout = listen_layout(pid, count, names, std::process::id())?;
-        let invalid = |reason| Error::InvalidEnvironment {
-            var: LISTEN_FDS,
-            value: layout.count.to_string(),
-            reason,
-        };
+        if !sys::SUPPORTED {
+            return Ok(Vec::new());
+        }
+        let our_pid = u32::try_from(sys::current_pid()).unwrap_or(0);
+        let layout = listen_layout(pid, count, names, our_pid)?;
         // Each descriptor is checked before anything is kept for it, so a huge $LISTEN_FDS
         // costs one failing fcntl, not an allocation per announced descriptor.
         let mut fds = Vec::new();
         for (fd, name) in layout.iter() {
-            let flags = match fd_flags(fd) {
-                Ok(flags) => flags,
-                Err(_) => return Err(invalid("announces a descriptor that is not open")),
-            };
-            if flags.contains(rustix::io::FdFlags::CLOEXEC) {
-                return Err(invalid(
-                    "announces a descriptor that was not inherited (it is close-on-exec: this \
-                     process opened it, or another library claimed it)",
-                ));
-            }
-            let identity = identity(fd).map_err(|_| invalid("announces a descriptor that is not open"))?;
+            let identity = sys::identify_inherited(fd).map_err(|why| Error::InvalidEnvironment {
+                var: LISTEN_FDS,
+                value: layout.count.to_string(),
+                reason: match why {
+                    NotInherited::NotOpen => "announces a descriptor that is not open",
+                    NotInherited::CloseOnExec => {
+                        "announces a descriptor that was not inherited (it is close-on-exec: this \
+                         process opened it, or another library claimed it)"
+                    }
+                },
+            })?;
             fds.push(Inherited {
                 fd,
                 name: name.to_owned(),
@@ -113,21 +114,6 @@ pub(crate) fn identify(pid: Option<&OsStr>, count: Option<&OsStr>, names: Option
         }
         Ok(fds)
     });
-}
-
-#[allow(unsafe_code)] // Inherited descriptors exist only as numbers.
-fn fd_flags(fd: RawFd) -> rustix::io::Result<rustix::io::FdFlags> {
-    // SAFETY: the borrow lives for this one call; fcntl on a number that is not open fails
-    // with EBADF and touches nothing.
-    rustix::io::fcntl_getfd(unsafe { BorrowedFd::borrow_raw(fd) })
-}
-
-#[allow(unsafe_code)] // Inherited descriptors exist only as numbers.
-fn identity(fd: RawFd) -> rustix::io::Result<(u64, u64)> {
-    // SAFETY: as in `fd_flags`: one fstat on the number, which fails with EBADF if not open.
-    let stat = rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(fd) })?;
-    #[allow(clippy::useless_conversion)] // st_dev and st_ino differ in width between targets.
-    Ok((u64::from(stat.st_dev), u64::from(stat.st_ino)))
 }
 
 /// The descriptors passed by socket activation, in order, with their names
@@ -169,9 +155,8 @@ pub fn listen_fds() -> Result<&'static [ListenFd], Error> {
 }
 
 /// Takes ownership of an identified descriptor, if it is still the open file that was passed.
-#[allow(unsafe_code)] // Ownership of an inherited descriptor cannot be expressed safely.
 fn claim(inherited: &Inherited) -> Result<ListenFd, Error> {
-    let replaced = || Error::InvalidEnvironment {
+    let owned = sys::claim_inherited(inherited.fd, inherited.identity).map_err(|_| Error::InvalidEnvironment {
         var: LISTEN_FDS,
         value: snapshot()
             .listen_fds
@@ -179,18 +164,7 @@ fn claim(inherited: &Inherited) -> Result<ListenFd, Error> {
             .map(|v| v.to_string_lossy().into_owned())
             .unwrap_or_default(),
         reason: "announces a descriptor that was closed or replaced after the environment was read",
-    };
-    let unchanged = identity(inherited.fd).ok() == Some(inherited.identity)
-        && fd_flags(inherited.fd).is_ok_and(|f| !f.contains(rustix::io::FdFlags::CLOEXEC));
-    if !unchanged {
-        return Err(replaced());
-    }
-    // SAFETY: the descriptor was passed to this process across exec (LISTEN_PID is ours, it was
-    // open and not close-on-exec when the environment was first read, before the runtime opened
-    // anything) and it is still that open file; this runs once (LISTEN's cell), so the process
-    // gets one owner, kept until `take` hands it out.
-    let owned = unsafe { OwnedFd::from_raw_fd(inherited.fd) };
-    rustix::io::fcntl_setfd(&owned, rustix::io::FdFlags::CLOEXEC).map_err(|_| replaced())?;
+    })?;
     Ok(ListenFd {
         fd: inherited.fd,
         name: inherited.name.clone(),

@@ -42,7 +42,7 @@ impl Pid {
     /// ```
     pub fn current() -> Pid {
         // The kernel's own pid for us is always in range.
-        Pid(rustix::process::getpid().as_raw_nonzero())
+        Pid(NonZeroI32::new(crate::sys::current_pid()).unwrap_or(NonZeroI32::MIN))
     }
 
     /// The id as an unsigned number (what `std::process::id` returns).
@@ -62,17 +62,8 @@ impl Pid {
     /// # drop(fd);
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn pidfd(self) -> std::io::Result<std::os::fd::OwnedFd> {
-        let target = self.to_rustix().ok_or(std::io::ErrorKind::NotFound)?;
-        Ok(rustix::process::pidfd_open(
-            target,
-            rustix::process::PidfdFlags::empty(),
-        )?)
-    }
-
-    /// rustix's type (which has no infallible constructor; a `Pid` always converts).
-    pub(crate) fn to_rustix(self) -> Option<rustix::process::Pid> {
-        rustix::process::Pid::from_raw(self.as_raw())
+    pub fn pidfd(self) -> std::io::Result<crate::sys::fd::OwnedFd> {
+        crate::sys::pidfd_open(self.as_raw())
     }
 }
 
@@ -81,9 +72,6 @@ impl fmt::Display for Pid {
         self.0.fmt(f)
     }
 }
-
-/// pidfs's magic number (`PID_FS_MAGIC`): only there do pidfds have per-process inode ids.
-const PID_FS_MAGIC: i64 = 0x5049_4446;
 
 /// The inode id of `pid`'s pidfd on pidfs (Linux 6.9+): what systemd 257+ sends as
 /// `MAINPIDFDID=` and sets as `$MAINPIDFDID`; unlike a pid, it is not reused while the system
@@ -95,30 +83,18 @@ const PID_FS_MAGIC: i64 = 0x5049_4446;
 ///
 /// let mine = pidfd_id(Pid::current())?;
 /// # let _ = mine;
+/// # #[cfg(target_os = "linux")]
 /// assert!(pidfd_id(Pid::new(2_147_483_000).unwrap()).is_err());
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn pidfd_id(pid: Pid) -> std::io::Result<Option<u64>> {
-    use rustix::process::{pidfd_open, PidfdFlags};
-    let Some(target) = pid.to_rustix() else {
-        return Err(std::io::ErrorKind::NotFound.into());
-    };
-    let fd = match pidfd_open(target, PidfdFlags::empty()) {
+    use crate::sys::fd::AsFd;
+    let fd = match pid.pidfd() {
         Ok(fd) => fd,
-        Err(rustix::io::Errno::SRCH) => return Err(std::io::ErrorKind::NotFound.into()),
+        Err(e) if crate::sys::no_such_process(&e) => return Err(std::io::ErrorKind::NotFound.into()),
         Err(_) => return Ok(None),
     };
-    // FsWord is narrower than i64 on some targets.
-    #[allow(clippy::useless_conversion)]
-    let on_pidfs = rustix::fs::fstatfs(&fd).is_ok_and(|fs| i64::from(fs.f_type) == PID_FS_MAGIC);
-    Ok(on_pidfs
-        .then(|| rustix::fs::fstat(&fd).ok().map(|st| st.st_ino))
-        .flatten())
-}
-
-/// `pid` as rustix's type, if it is a valid process id.
-pub(crate) fn to_rustix(pid: u32) -> Option<rustix::process::Pid> {
-    Pid::new(pid).and_then(Pid::to_rustix)
+    Ok(crate::sys::pidfs_inode(fd.as_fd()).unwrap_or(None))
 }
 
 #[cfg(test)]

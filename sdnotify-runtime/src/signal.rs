@@ -7,46 +7,22 @@
 
 use std::os::raw::c_int;
 
-/// The standard signals by name, without the `SIG` prefix, in systemd's spelling.
-const STANDARD: &[(&str, c_int)] = &[
-    ("HUP", libc::SIGHUP),
-    ("INT", libc::SIGINT),
-    ("QUIT", libc::SIGQUIT),
-    ("ILL", libc::SIGILL),
-    ("TRAP", libc::SIGTRAP),
-    ("ABRT", libc::SIGABRT),
-    ("BUS", libc::SIGBUS),
-    ("FPE", libc::SIGFPE),
-    ("KILL", libc::SIGKILL),
-    ("USR1", libc::SIGUSR1),
-    ("SEGV", libc::SIGSEGV),
-    ("USR2", libc::SIGUSR2),
-    ("PIPE", libc::SIGPIPE),
-    ("ALRM", libc::SIGALRM),
-    ("TERM", libc::SIGTERM),
-    #[cfg(not(any(target_arch = "mips", target_arch = "mips64", target_arch = "sparc64")))]
-    ("STKFLT", libc::SIGSTKFLT),
-    ("CHLD", libc::SIGCHLD),
-    ("CONT", libc::SIGCONT),
-    ("STOP", libc::SIGSTOP),
-    ("TSTP", libc::SIGTSTP),
-    ("TTIN", libc::SIGTTIN),
-    ("TTOU", libc::SIGTTOU),
-    ("URG", libc::SIGURG),
-    ("XCPU", libc::SIGXCPU),
-    ("XFSZ", libc::SIGXFSZ),
-    ("VTALRM", libc::SIGVTALRM),
-    ("PROF", libc::SIGPROF),
-    ("WINCH", libc::SIGWINCH),
-    ("IO", libc::SIGIO),
-    ("POLL", libc::SIGPOLL),
-    ("PWR", libc::SIGPWR),
-    ("SYS", libc::SIGSYS),
-];
+use crate::sys;
+
+/// The standard signals of this machine by name, without the `SIG` prefix, in systemd's
+/// spelling (none off Linux, where no reload signal is ever installed).
+fn standard() -> &'static [(&'static str, c_int)] {
+    sys::signal_names()
+}
+
+/// `(SIGRTMIN, SIGRTMAX)` as the C library leaves them to programs.
+fn realtime() -> (c_int, c_int) {
+    sys::realtime_signals().unwrap_or((0, 0))
+}
 
 /// Every name [`from_name`] knows besides the real-time forms, without the `SIG` prefix.
 pub fn standard_names() -> impl Iterator<Item = &'static str> {
-    STANDARD.iter().map(|(name, _)| *name)
+    standard().iter().map(|(name, _)| *name)
 }
 
 /// The signal a name or number stands for, read as systemd reads `ReloadSignal=`: an optional
@@ -54,12 +30,14 @@ pub fn standard_names() -> impl Iterator<Item = &'static str> {
 /// `None` for anything else or a signal out of range.
 ///
 /// ```
+/// # #[cfg(target_os = "linux")] {
 /// use sdnotify_runtime::signal;
 ///
 /// assert_eq!(signal::from_name("SIGHUP"), Some(1));
 /// assert_eq!(signal::from_name("HUP"), Some(1));
 /// assert_eq!(signal::from_name("SIGRTMIN+1"), signal::from_name("RTMIN").map(|s| s + 1));
 /// assert_eq!(signal::from_name("SIGFOO"), None);
+/// # }
 /// ```
 pub fn from_name(name: &str) -> Option<c_int> {
     if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
@@ -67,10 +45,10 @@ pub fn from_name(name: &str) -> Option<c_int> {
         return is_valid(number).then_some(number);
     }
     let name = name.strip_prefix("SIG").unwrap_or(name);
-    if let Some(&(_, number)) = STANDARD.iter().find(|(known, _)| *known == name) {
+    if let Some(&(_, number)) = standard().iter().find(|(known, _)| *known == name) {
         return Some(number);
     }
-    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    let (min, max) = sys::realtime_signals()?;
     let offset = |rest: &str| -> Option<c_int> {
         if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
             return None;
@@ -95,14 +73,15 @@ pub fn from_name(name: &str) -> Option<c_int> {
 /// The signal's name as systemd prints it (`SIGHUP`, `SIGRTMIN+3`), or its number.
 ///
 /// ```
+/// # #[cfg(target_os = "linux")]
 /// assert_eq!(sdnotify_runtime::signal::name(1), "SIGHUP");
 /// ```
 pub fn name(signal: c_int) -> String {
-    if let Some((name, _)) = STANDARD.iter().find(|(_, number)| *number == signal) {
+    if let Some((name, _)) = standard().iter().find(|(_, number)| *number == signal) {
         return format!("SIG{name}");
     }
-    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
-    if (min..=max).contains(&signal) {
+    let (min, max) = realtime();
+    if min > 0 && (min..=max).contains(&signal) {
         return match signal - min {
             0 => "SIGRTMIN".to_owned(),
             n => format!("SIGRTMIN+{n}"),
@@ -115,26 +94,18 @@ pub fn name(signal: c_int) -> String {
 /// SIGKILL/SIGSTOP (uncatchable), and not the signals that report a fault in the process itself
 /// or end it by design (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT).
 pub fn can_be_handled(signal: c_int) -> bool {
+    const NOT_HANDLED: [&str; 9] = ["KILL", "STOP", "SEGV", "BUS", "ILL", "FPE", "TRAP", "SYS", "ABRT"];
     is_valid(signal)
-        && ![
-            libc::SIGKILL,
-            libc::SIGSTOP,
-            libc::SIGSEGV,
-            libc::SIGBUS,
-            libc::SIGILL,
-            libc::SIGFPE,
-            libc::SIGTRAP,
-            libc::SIGSYS,
-            libc::SIGABRT,
-        ]
-        .contains(&signal)
+        && !standard()
+            .iter()
+            .any(|(name, number)| *number == signal && NOT_HANDLED.contains(name))
 }
 
 fn is_valid(signal: c_int) -> bool {
-    (1..=libc::SIGRTMAX()).contains(&signal)
+    (1..=realtime().1).contains(&signal)
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 

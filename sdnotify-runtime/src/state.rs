@@ -131,7 +131,5 @@ impl NotifyAccess {
 /// assert!(sdnotify_runtime::monotonic_now() >= a);
 /// ```
 pub fn monotonic_now() -> Duration {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    // CLOCK_MONOTONIC is never negative.
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    crate::sys::monotonic()
 }

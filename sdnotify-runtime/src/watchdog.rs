@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::address::parse_u32;
 use crate::env::{snapshot, WATCHDOG_PID, WATCHDOG_USEC};
-use crate::Error;
+use crate::error::Error;
 
 /// The watchdog interval the manager expects pings within, or `None` when no watchdog is set
 /// up for this process (`sd_watchdog_enabled(3)`).
@@ -23,11 +23,14 @@ use crate::Error;
 /// }
 /// ```
 pub fn watchdog_enabled() -> Result<Option<Duration>, Error> {
+    if !crate::sys::SUPPORTED {
+        return Ok(None); // no manager to ping off Linux
+    }
     let env = snapshot();
     watchdog_interval(
         env.watchdog_usec.as_deref(),
         env.watchdog_pid.as_deref(),
-        std::process::id(),
+        u32::try_from(crate::sys::current_pid()).unwrap_or(0),
     )
 }
 

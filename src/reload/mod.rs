@@ -12,6 +12,9 @@ use sdnotify_runtime::State;
 
 use crate::__private::{one_line, send, stopping_sent};
 
+/// The reload signal's handler and the waiters: Linux does the work; elsewhere no request ever
+/// comes.
+#[cfg_attr(not(target_os = "linux"), path = "requests_elsewhere.rs")]
 pub(crate) mod requests;
 
 /// Whether the framework's "reload failed" text is still the service's status.

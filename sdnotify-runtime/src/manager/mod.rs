@@ -3,8 +3,6 @@
 //! What the supervisor (`sdnotify run`), the CLI's tests and your own tests use to see exactly
 //! what a service sends: the bytes, the sender's credentials and the descriptors.
 
-mod recvmsg;
-
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -13,11 +11,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rustix::net::{AddressFamily, SocketFlags};
-
-use crate::address::AddressKind;
-use crate::error::MAX_MESSAGE_LEN;
-use crate::{Error, Notification, NotifyAddress, ParseError};
+use crate::address::{AddressKind, NotifyAddress};
+use crate::error::{Error, MAX_MESSAGE_LEN};
+use crate::parse::{Notification, ParseError};
+use crate::sys::{self, SockType};
 
 /// A bound notification socket that receives datagrams with their senders' credentials.
 ///
@@ -50,26 +47,22 @@ impl Listener {
     pub fn bind(address: impl AsRef<OsStr>) -> Result<Listener, Error> {
         let address = address.as_ref();
         let parsed = NotifyAddress::parse(address)?;
-        let AddressKind::Unix(addr) = &parsed.kind else {
+        let AddressKind::Unix { .. } = &parsed.kind else {
             return Err(Error::InvalidAddress {
                 address: address.to_string_lossy().into_owned(),
                 reason: "a listener binds unix sockets only",
             });
         };
-        let socket = rustix::net::socket_with(
-            AddressFamily::UNIX,
-            rustix::net::SocketType::DGRAM,
-            SocketFlags::CLOEXEC,
-            None,
-        )?;
-        rustix::net::bind(&socket, addr)?;
+        let endpoint = parsed.kind.endpoint();
+        let socket = sys::socket(&endpoint, SockType::Dgram)?;
+        sys::bind(socket.as_fd(), &endpoint)?;
         let path = (address.as_bytes().first() == Some(&b'/')).then(|| PathBuf::from(address));
         let listener = Listener {
             socket,
             address: address.to_owned(),
             path,
         };
-        rustix::net::sockopt::set_socket_passcred(&listener.socket, true)?;
+        sys::set_passcred(listener.socket.as_fd())?;
         Ok(listener)
     }
 
@@ -93,8 +86,7 @@ impl Listener {
 
     /// Limits how long [`recv`](Self::recv) waits; `None` waits forever.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        rustix::net::sockopt::set_socket_timeout(&self.socket, rustix::net::sockopt::Timeout::Recv, timeout)?;
-        Ok(())
+        sys::set_recv_timeout(self.socket.as_fd(), timeout)
     }
 
     /// Makes [`recv`](Self::recv) return an error of kind `WouldBlock` instead of waiting when
@@ -107,8 +99,7 @@ impl Listener {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        rustix::io::ioctl_fionbio(&self.socket, nonblocking)?;
-        Ok(())
+        sys::set_nonblocking(self.socket.as_fd(), nonblocking)
     }
 
     /// Receives one datagram: its bytes (at most 4097 are kept, enough to tell it was too
@@ -117,17 +108,12 @@ impl Listener {
     /// With a read timeout set, an expired wait is an error of kind `WouldBlock`.
     pub fn recv(&self) -> io::Result<Datagram> {
         let mut buf = vec![0u8; MAX_MESSAGE_LEN + 1];
-        let received = loop {
-            match recvmsg::recv(self.socket.as_fd(), &mut buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other?,
-            }
-        };
+        let received = sys::recv(self.socket.as_fd(), &mut buf)?;
         buf.truncate(received.len.min(buf.len()));
         Ok(Datagram {
             bytes: buf,
             len: received.len,
-            creds: received.creds,
+            creds: received.creds.map(|(pid, uid, gid)| Credentials { pid, uid, gid }),
             fds: received.fds,
             fds_truncated: received.control_truncated,
         })

@@ -3,19 +3,16 @@
 mod socket;
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::io;
 use std::time::{Duration, Instant};
 
-use rustix::io::Errno;
-use rustix::net::{Shutdown, SocketType, UCred};
-
-use self::socket::{
-    connect_unix, connect_vsock, is_disconnect, retry_eintr, send_on, unix_dgram_socket, wait_for_hangup,
-};
-use crate::address::AddressKind;
-use crate::error::MAX_FDS;
-use crate::{Error, Message, NotifyAddress, State};
+use self::socket::{is_disconnect, send_on, wait_for_hangup};
+use crate::address::{AddressKind, NotifyAddress};
+use crate::error::{Error, MAX_FDS};
+use crate::message::Message;
+use crate::state::State;
+use crate::sys::fd::{AsFd, BorrowedFd, OwnedFd};
+use crate::sys::{self, AtomicFd, Creds, SockType};
 
 /// A sender of notifications to one manager socket (`sd_notify(3)` and friends).
 ///
@@ -44,11 +41,9 @@ use crate::{Error, Message, NotifyAddress, State};
 #[derive(Debug)]
 pub struct Notifier {
     address: NotifyAddress,
-    /// The kept socket, owned by the notifier, or [`NO_SOCKET`] before the first use.
-    socket: AtomicI32,
+    /// The kept socket, once there is one.
+    socket: AtomicFd,
 }
-
-const NO_SOCKET: RawFd = -1;
 
 impl Notifier {
     /// A notifier for `$NOTIFY_SOCKET`, connected now; `Ok(None)` when the variable is unset.
@@ -78,7 +73,7 @@ impl Notifier {
         let notifier = Notifier::unconnected(NotifyAddress::parse(address)?);
         if !notifier.connects_per_message() {
             let (socket, _) = notifier.open()?;
-            notifier.socket.store(socket.into_raw_fd(), Ordering::Release);
+            notifier.socket.publish(socket);
         }
         Ok(notifier)
     }
@@ -88,7 +83,7 @@ impl Notifier {
     pub(crate) fn unconnected(address: NotifyAddress) -> Notifier {
         Notifier {
             address,
-            socket: AtomicI32::new(NO_SOCKET),
+            socket: AtomicFd::empty(),
         }
     }
 
@@ -208,7 +203,7 @@ impl Notifier {
         let at = deadline.map(|(at, _)| at);
         let sent = self.transmit_as(bytes, fds, creds, at);
         match (sent, deadline) {
-            (Err(Errno::AGAIN), Some((_, timeout))) => Err(Error::SendTimeout(timeout)),
+            (Err(e), Some((_, timeout))) if e.kind() == io::ErrorKind::WouldBlock => Err(Error::SendTimeout(timeout)),
             (sent, _) => Ok(sent?),
         }
     }
@@ -240,28 +235,29 @@ impl Notifier {
     /// ```
     pub fn barrier_as(&self, pid: Option<u32>, timeout: Duration) -> Result<(), Error> {
         let creds = pid.map(|pid| self.credentials_of(pid)).transpose()?;
-        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let (read, write) = sys::pipe()?;
         let fds = [write.as_fd()];
         self.transmit_as(b"BARRIER=1", &fds, creds, None)?;
         drop(write);
         wait_for_hangup(&read, timeout)
     }
 
-    fn credentials_of(&self, pid: u32) -> Result<UCred, Error> {
-        Ok(UCred {
-            pid: crate::pid::to_rustix(pid).ok_or_else(|| Error::InvalidValue {
-                key: "pid".to_owned(),
-                reason: "not a process id (1 to 2147483647)",
-            })?,
-            uid: rustix::process::getuid(),
-            gid: rustix::process::getgid(),
+    fn credentials_of(&self, pid: u32) -> Result<Creds, Error> {
+        let pid = crate::pid::Pid::new(pid).ok_or_else(|| Error::InvalidValue {
+            key: "pid".to_owned(),
+            reason: "not a process id (1 to 2147483647)",
+        })?;
+        Ok(Creds {
+            pid: pid.as_raw(),
+            uid: sys::uid(),
+            gid: sys::gid(),
         })
     }
 
     /// vsock stream and seqpacket (and `vsock:` when it may pick them) need a connection per
     /// message; the manager reads each until the sender shuts down its side.
     fn connects_per_message(&self) -> bool {
-        matches!(self.address.kind, AddressKind::Vsock { types, .. } if types != [SocketType::DGRAM])
+        matches!(self.address.kind, AddressKind::Vsock { types, .. } if types != [SockType::Dgram])
     }
 
     /// [`transmit`](Self::transmit) speaking for `creds`; when the kernel refuses to let an
@@ -271,11 +267,13 @@ impl Notifier {
         &self,
         bytes: &[u8],
         fds: &[BorrowedFd<'_>],
-        creds: Option<UCred>,
+        creds: Option<Creds>,
         deadline: Option<Instant>,
-    ) -> Result<(), Errno> {
+    ) -> io::Result<()> {
         match self.transmit(bytes, fds, creds, deadline) {
-            Err(Errno::PERM) if creds.is_some() => self.transmit(bytes, fds, None, deadline),
+            Err(e) if creds.is_some() && e.kind() == io::ErrorKind::PermissionDenied => {
+                self.transmit(bytes, fds, None, deadline)
+            }
             other => other,
         }
     }
@@ -286,19 +284,19 @@ impl Notifier {
         &self,
         bytes: &[u8],
         fds: &[BorrowedFd<'_>],
-        creds: Option<UCred>,
+        creds: Option<Creds>,
         deadline: Option<Instant>,
-    ) -> Result<(), Errno> {
+    ) -> io::Result<()> {
         if self.connects_per_message() {
             return self.transmit_per_connection(bytes, fds, creds, deadline);
         }
         let socket = self.kept_socket()?;
         match send_on(socket, bytes, fds, creds, deadline) {
-            Err(e) if is_disconnect(e) => {
+            Err(e) if is_disconnect(&e) => {
                 // connect(2) on a datagram socket replaces its peer, so the descriptor (which
                 // other threads may be using) never changes.
-                if let AddressKind::Unix(addr) = &self.address.kind {
-                    retry_eintr(|| rustix::net::connect(socket, addr))?;
+                if let AddressKind::Unix { .. } = &self.address.kind {
+                    sys::connect(socket, &self.address.kind.endpoint())?;
                 }
                 send_on(socket, bytes, fds, creds, deadline)
             }
@@ -308,32 +306,17 @@ impl Notifier {
 
     /// The kept socket, created at the first use; when two threads race to create it, one
     /// socket is published and the other closed.
-    #[allow(unsafe_code)] // The descriptor lives in an atomic as a number.
-    fn kept_socket(&self) -> Result<BorrowedFd<'_>, Errno> {
-        let mut fd = self.socket.load(Ordering::Acquire);
-        if fd == NO_SOCKET {
-            let (fresh, _) = match self.open() {
-                Ok(connected) => connected,
-                // The manager is not listening yet: keep an unconnected socket; the send fails
-                // with ENOTCONN and is retried after a connect.
-                Err(_) => (unix_dgram_socket()?, SocketType::DGRAM),
-            };
-            let raw = fresh.into_raw_fd();
-            fd = match self
-                .socket
-                .compare_exchange(NO_SOCKET, raw, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => raw,
-                Err(published) => {
-                    // SAFETY: `raw` came from `into_raw_fd` above and was never published.
-                    drop(unsafe { OwnedFd::from_raw_fd(raw) });
-                    published
-                }
-            };
+    fn kept_socket(&self) -> io::Result<BorrowedFd<'_>> {
+        if let Some(socket) = self.socket.get() {
+            return Ok(socket);
         }
-        // SAFETY: a published descriptor is owned by the notifier and closed only in `drop`,
-        // which cannot run while `&self` is borrowed.
-        Ok(unsafe { BorrowedFd::borrow_raw(fd) })
+        let fresh = match self.open() {
+            Ok((connected, _)) => connected,
+            // The manager is not listening yet: keep an unconnected socket; the send fails
+            // with ENOTCONN and is retried after a connect.
+            Err(_) => sys::socket(&self.address.kind.endpoint(), SockType::Dgram)?,
+        };
+        Ok(self.socket.publish(fresh))
     }
 
     /// A fresh connection for one message, its write side shut down after it.
@@ -341,43 +324,37 @@ impl Notifier {
         &self,
         bytes: &[u8],
         fds: &[BorrowedFd<'_>],
-        creds: Option<UCred>,
+        creds: Option<Creds>,
         deadline: Option<Instant>,
-    ) -> Result<(), Errno> {
+    ) -> io::Result<()> {
         let (socket, ty) = self.open()?;
         send_on(socket.as_fd(), bytes, fds, creds, deadline)?;
-        if ty != SocketType::DGRAM {
-            rustix::net::shutdown(&socket, Shutdown::Write)?;
+        if ty != SockType::Dgram {
+            sys::shutdown_write(socket.as_fd())?;
         }
         Ok(())
     }
 
-    /// A new close-on-exec socket connected to the address.
-    fn open(&self) -> Result<(OwnedFd, SocketType), Errno> {
-        match &self.address.kind {
-            AddressKind::Unix(addr) => Ok((connect_unix(addr)?, SocketType::DGRAM)),
-            AddressKind::Vsock { types, addr } => {
-                let mut last = Errno::INVAL;
-                for &ty in *types {
-                    match connect_vsock(addr, ty) {
-                        Ok(socket) => return Ok((socket, ty)),
-                        Err(e) => last = e,
-                    }
-                }
-                Err(last)
+    /// A new close-on-exec socket connected to the address (for vsock, the first of its
+    /// socket types that connects).
+    fn open(&self) -> io::Result<(OwnedFd, SockType)> {
+        let endpoint = self.address.kind.endpoint();
+        let types: &[SockType] = match &self.address.kind {
+            AddressKind::Unix { .. } => &[SockType::Dgram],
+            AddressKind::Vsock { types, .. } => types,
+        };
+        let mut last = None;
+        for &ty in types {
+            let connected = sys::socket(&endpoint, ty).and_then(|socket| {
+                sys::connect(socket.as_fd(), &endpoint)?;
+                Ok(socket)
+            });
+            match connected {
+                Ok(socket) => return Ok((socket, ty)),
+                Err(e) => last = Some(e),
             }
         }
+        Err(last.unwrap_or_else(|| io::ErrorKind::InvalidInput.into()))
     }
 }
 
-impl Drop for Notifier {
-    #[allow(unsafe_code)] // The descriptor lives in an atomic as a number.
-    fn drop(&mut self) {
-        let fd = *self.socket.get_mut();
-        if fd != NO_SOCKET {
-            // SAFETY: the notifier owns its published descriptor, and `&mut self` means no
-            // borrow of it is alive.
-            drop(unsafe { OwnedFd::from_raw_fd(fd) });
-        }
-    }
-}
