@@ -8,6 +8,8 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+#[path = "../src/error.rs"]
+mod error;
 #[path = "../src/expand.rs"]
 mod expand;
 #[path = "../src/item.rs"]

@@ -2,8 +2,8 @@
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
-use syn::Error;
 
+use crate::error::Error;
 use crate::item::{self, MainFn};
 use crate::options::{self, Options, Watchdog};
 

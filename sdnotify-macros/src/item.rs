@@ -2,8 +2,8 @@
 //! type and body, as tokens. The body is never parsed, which keeps the macro fast on a large
 //! `main` and lets editors keep working while it is being typed.
 
+use crate::error::Error;
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
-use syn::Error;
 
 /// The annotated function, cut into the pieces the expansion needs.
 pub(crate) struct MainFn {

@@ -3,6 +3,7 @@
 
 use proc_macro::TokenStream;
 
+mod error;
 mod expand;
 mod item;
 mod options;

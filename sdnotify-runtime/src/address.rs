@@ -44,8 +44,14 @@ impl AddressKind {
     /// Where a socket for this address connects or binds.
     pub(crate) fn endpoint(&self) -> Endpoint<'_> {
         match self {
-            AddressKind::Unix { name, is_abstract: true } => Endpoint::Abstract(name),
-            AddressKind::Unix { name, is_abstract: false } => Endpoint::Path(name),
+            AddressKind::Unix {
+                name,
+                is_abstract: true,
+            } => Endpoint::Abstract(name),
+            AddressKind::Unix {
+                name,
+                is_abstract: false,
+            } => Endpoint::Path(name),
             AddressKind::Vsock { addr, .. } => Endpoint::Vsock {
                 cid: addr.cid,
                 port: addr.port,

@@ -8,7 +8,7 @@
 use std::ffi::{OsStr, OsString};
 use std::process::Command;
 
-use once_cell::sync::Lazy;
+use std::sync::OnceLock;
 
 use crate::Error;
 
@@ -60,7 +60,9 @@ pub(crate) struct Snapshot {
     pub(crate) debug: bool,
 }
 
-static SNAPSHOT: Lazy<Snapshot> = Lazy::new(|| {
+static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
+
+fn read_snapshot() -> Snapshot {
     let snapshot = Snapshot {
         notify_socket: std::env::var_os(NOTIFY_SOCKET),
         watchdog_usec: std::env::var_os(WATCHDOG_USEC),
@@ -81,10 +83,10 @@ static SNAPSHOT: Lazy<Snapshot> = Lazy::new(|| {
         snapshot.listen_fdnames.as_deref(),
     );
     snapshot
-});
+}
 
 pub(crate) fn snapshot() -> &'static Snapshot {
-    &SNAPSHOT
+    SNAPSHOT.get_or_init(read_snapshot)
 }
 
 /// Removes the protocol variables from a child's environment, so that a helper process does

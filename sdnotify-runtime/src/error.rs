@@ -168,7 +168,6 @@ impl From<io::Error> for Error {
     }
 }
 
-
 impl Error {
     /// A copy of an error that carries no `io::Error` (used to hand out a cached parse error).
     pub(crate) fn clone_detached(&self) -> Error {

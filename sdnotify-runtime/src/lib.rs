@@ -50,7 +50,7 @@ mod watchdog;
 
 use std::time::Duration;
 
-use once_cell::sync::Lazy;
+use std::sync::OnceLock;
 
 pub use address::NotifyAddress;
 pub use booted::booted;
@@ -70,18 +70,26 @@ struct Global {
     debug: bool,
 }
 
-static GLOBAL: Lazy<Global> = Lazy::new(|| {
+/// The process-wide sender, read from the environment at its first use.
+fn global() -> &'static Global {
+    static GLOBAL: OnceLock<Global> = OnceLock::new();
+    GLOBAL.get_or_init(read_global)
+}
+
+fn read_global() -> Global {
     let env = env::snapshot();
     let sender = match &env.notify_socket {
         // Off Linux no manager listens: as with the variable unset.
-        Some(address) if sys::SUPPORTED => NotifyAddress::parse(address).map(|a| Some(Notifier::unconnected(a))),
+        Some(address) if sys::SUPPORTED => {
+            NotifyAddress::parse(address).map(|a| Some(Notifier::unconnected(a)))
+        }
         _ => Ok(None),
     };
     Global {
         sender,
         debug: env.debug,
     }
-});
+}
 
 impl Notifier {
     /// The process-wide notifier behind [`notify`]; `Ok(None)` when `NOTIFY_SOCKET` is unset.
@@ -97,7 +105,7 @@ impl Notifier {
     /// # Ok::<(), sdnotify_runtime::Error>(())
     /// ```
     pub fn global() -> Result<Option<&'static Notifier>, Error> {
-        match &GLOBAL.sender {
+        match &global().sender {
             Ok(notifier) => Ok(notifier.as_ref()),
             Err(err) => Err(err.clone_detached()),
         }
@@ -136,7 +144,7 @@ pub fn notify_within(states: &[State<'_>], timeout: Duration) -> Result<bool, Er
 }
 
 fn notify_until(states: &[State<'_>], timeout: Option<Duration>) -> Result<bool, Error> {
-    let global = &*GLOBAL;
+    let global = global();
     // The common case off systemd: no lookups, no allocation.
     if let (Ok(None), false) = (&global.sender, global.debug) {
         if !message::is_single_flag(states) {

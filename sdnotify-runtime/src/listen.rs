@@ -1,9 +1,7 @@
 //! Socket activation: the descriptors systemd passes in `LISTEN_FDS` (`sd_listen_fds`).
 
 use std::ffi::OsStr;
-use std::sync::Mutex;
-
-use once_cell::sync::OnceCell;
+use std::sync::{Mutex, OnceLock};
 
 use crate::address::parse_u32;
 use crate::env::{snapshot, LISTEN_FDNAMES, LISTEN_FDS, LISTEN_PID};
@@ -74,10 +72,10 @@ struct Inherited {
 }
 
 /// What the environment announced, identified when it was first read (see [`identify`]).
-static IDENTIFIED: OnceCell<Result<Vec<Inherited>, Error>> = OnceCell::new();
+static IDENTIFIED: OnceLock<Result<Vec<Inherited>, Error>> = OnceLock::new();
 
 /// The descriptors claimed by the first [`listen_fds`].
-static LISTEN: OnceCell<Result<Vec<ListenFd>, Error>> = OnceCell::new();
+static LISTEN: OnceLock<Result<Vec<ListenFd>, Error>> = OnceLock::new();
 
 /// Identifies the announced descriptors, once, as the environment is first read (`env`'s
 /// snapshot calls it) and so before the runtime opens anything of its own: each must be open
@@ -156,15 +154,16 @@ pub fn listen_fds() -> Result<&'static [ListenFd], Error> {
 
 /// Takes ownership of an identified descriptor, if it is still the open file that was passed.
 fn claim(inherited: &Inherited) -> Result<ListenFd, Error> {
-    let owned = sys::claim_inherited(inherited.fd, inherited.identity).map_err(|_| Error::InvalidEnvironment {
-        var: LISTEN_FDS,
-        value: snapshot()
-            .listen_fds
-            .as_deref()
-            .map(|v| v.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        reason: "announces a descriptor that was closed or replaced after the environment was read",
-    })?;
+    let owned =
+        sys::claim_inherited(inherited.fd, inherited.identity).map_err(|_| Error::InvalidEnvironment {
+            var: LISTEN_FDS,
+            value: snapshot()
+                .listen_fds
+                .as_deref()
+                .map(|v| v.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            reason: "announces a descriptor that was closed or replaced after the environment was read",
+        })?;
     Ok(ListenFd {
         fd: inherited.fd,
         name: inherited.name.clone(),

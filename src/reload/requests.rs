@@ -19,16 +19,20 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use once_cell::sync::{Lazy, OnceCell};
 use signal_hook::SigId;
+use std::sync::OnceLock;
 
 use crate::__private::report;
 
 /// Set by the handler; taken by whoever serves the request.
-static PENDING: Lazy<Arc<AtomicBool>> = Lazy::new(|| Arc::new(AtomicBool::new(false)));
+static PENDING: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+fn pending() -> &'static Arc<AtomicBool> {
+    PENDING.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
 
 /// The installed handler: its signal, and the waiting state of the process that waits.
-static INSTALLED: OnceCell<Installed> = OnceCell::new();
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
 
 /// Whether a wait without a handler was reported already.
 static NEVER_REPORTED: AtomicBool = AtomicBool::new(false);
@@ -73,18 +77,18 @@ pub(crate) fn install(name: &str) -> io::Result<()> {
             "a reload signal is installed already",
         ));
     }
-    signal_hook::flag::register(signal, Arc::clone(&PENDING))?;
+    signal_hook::flag::register(signal, Arc::clone(pending()))?;
     Ok(())
 }
 
 /// Takes the pending request, if there is one.
 pub(crate) fn take() -> bool {
-    PENDING.swap(false, Ordering::AcqRel)
+    pending().swap(false, Ordering::AcqRel)
 }
 
 /// Forgets a pending request: a reload that starts now serves it.
 pub(crate) fn clear() {
-    PENDING.store(false, Ordering::Release);
+    pending().store(false, Ordering::Release);
 }
 
 /// Blocks until a request is pending and takes it; `false` when `timeout` passed first.

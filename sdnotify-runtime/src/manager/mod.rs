@@ -113,7 +113,9 @@ impl Listener {
         Ok(Datagram {
             bytes: buf,
             len: received.len,
-            creds: received.creds.map(|(pid, uid, gid)| Credentials { pid, uid, gid }),
+            creds: received
+                .creds
+                .map(|(pid, uid, gid)| Credentials { pid, uid, gid }),
             fds: received.fds,
             fds_truncated: received.control_truncated,
         })

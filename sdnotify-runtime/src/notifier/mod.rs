@@ -203,7 +203,9 @@ impl Notifier {
         let at = deadline.map(|(at, _)| at);
         let sent = self.transmit_as(bytes, fds, creds, at);
         match (sent, deadline) {
-            (Err(e), Some((_, timeout))) if e.kind() == io::ErrorKind::WouldBlock => Err(Error::SendTimeout(timeout)),
+            (Err(e), Some((_, timeout))) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(Error::SendTimeout(timeout))
+            }
             (sent, _) => Ok(sent?),
         }
     }
@@ -357,4 +359,3 @@ impl Notifier {
         Err(last.unwrap_or_else(|| io::ErrorKind::InvalidInput.into()))
     }
 }
-

@@ -33,7 +33,10 @@ impl AtomicFd {
     /// the one published.
     pub(crate) fn publish(&self, fd: OwnedFd) -> BorrowedFd<'_> {
         let raw = fd.into_raw_fd();
-        let published = match self.0.compare_exchange(EMPTY, raw, Ordering::AcqRel, Ordering::Acquire) {
+        let published = match self
+            .0
+            .compare_exchange(EMPTY, raw, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => raw,
             Err(first) => {
                 use std::os::fd::FromRawFd;

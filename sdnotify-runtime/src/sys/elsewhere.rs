@@ -5,9 +5,8 @@
 
 use std::io;
 use std::os::raw::c_int;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-use once_cell::sync::Lazy;
 
 use super::fd::{BorrowedFd, OwnedFd, RawFd};
 use super::{Creds, Endpoint, Identity, Interest, NotInherited, Polled, SockType};
@@ -37,7 +36,11 @@ pub(crate) fn send(
     unsupported()
 }
 
-pub(crate) fn poll(_fd: BorrowedFd<'_>, _interest: Interest, _timeout: Option<Duration>) -> io::Result<Polled> {
+pub(crate) fn poll(
+    _fd: BorrowedFd<'_>,
+    _interest: Interest,
+    _timeout: Option<Duration>,
+) -> io::Result<Polled> {
     unsupported()
 }
 
@@ -93,8 +96,8 @@ pub(crate) fn gid() -> u32 {
 /// A monotonic clock with an arbitrary start (the first call); only messages that are never
 /// sent here read it.
 pub(crate) fn monotonic() -> Duration {
-    static START: Lazy<Instant> = Lazy::new(Instant::now);
-    START.elapsed()
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
 }
 
 /// No signal is resolved by name here: no reload signal is installed off Linux.

@@ -6,7 +6,8 @@ mod socket;
 
 pub(crate) use fds::{claim_inherited, identify_inherited, pipe, read};
 pub(crate) use process::{
-    current_pid, gid, monotonic, no_such_process, pidfd_open, pidfs_inode, realtime_signals, signal_names, uid,
+    current_pid, gid, monotonic, no_such_process, pidfd_open, pidfs_inode, realtime_signals, signal_names,
+    uid,
 };
 pub(crate) use socket::{
     bind, connect, poll, recv, send, set_nonblocking, set_passcred, set_recv_timeout, shutdown_write, socket,

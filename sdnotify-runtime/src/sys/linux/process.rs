@@ -27,7 +27,10 @@ pub(crate) fn gid() -> u32 {
 
 /// `CLOCK_MONOTONIC` now.
 pub(crate) fn monotonic() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes one timespec into the live `ts`; CLOCK_MONOTONIC always
     // exists on Linux, so it cannot fail.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };

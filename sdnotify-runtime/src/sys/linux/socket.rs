@@ -129,7 +129,11 @@ pub(crate) fn send(
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
     let rights_space = if fds.is_empty() { 0 } else { cmsg_space(rights_len) };
-    let creds_space = if creds.is_some() { cmsg_space(size_of::<libc::ucred>()) } else { 0 };
+    let creds_space = if creds.is_some() {
+        cmsg_space(size_of::<libc::ucred>())
+    } else {
+        0
+    };
     msg.msg_controllen = (rights_space + creds_space) as _;
     // SAFETY: msg_control points at `control` (zeroed, aligned for cmsghdr, CONTROL_WORDS
     // words: room for MAX_FDS descriptors and one ucred) and msg_controllen is what the headers
@@ -191,7 +195,13 @@ pub(crate) fn recv(socket: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Receive
     let n = retry(|| {
         // SAFETY: `msg` points at `iov` (which points at `buf`) and at `control`, all alive
         // and exclusively borrowed for the call; the kernel writes within the lengths given.
-        let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_TRUNC | libc::MSG_CMSG_CLOEXEC) };
+        let n = unsafe {
+            libc::recvmsg(
+                socket.as_raw_fd(),
+                &mut msg,
+                libc::MSG_TRUNC | libc::MSG_CMSG_CLOEXEC,
+            )
+        };
         usize::try_from(n).map_err(|_| io::Error::last_os_error())
     })?;
     let mut received = Received {
@@ -273,7 +283,10 @@ pub(crate) fn set_passcred(socket: BorrowedFd<'_>) -> io::Result<()> {
 /// `SO_RCVTIMEO`; `None` waits without limit.
 pub(crate) fn set_recv_timeout(socket: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<()> {
     let tv = match timeout {
-        None => libc::timeval { tv_sec: 0, tv_usec: 0 },
+        None => libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
         Some(t) => {
             // A zero timeval means "no limit": the shortest real wait is 1 µs.
             let t = t.max(Duration::from_micros(1));
