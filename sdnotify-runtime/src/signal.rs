@@ -105,6 +105,42 @@ fn is_valid(signal: c_int) -> bool {
     (1..=realtime().1).contains(&signal)
 }
 
+/// Signals as requests, for the `sdnotify` facade's `reload = "SIG…"` option (Linux only; not
+/// public API, no stability promised). The handler sets a flag and wakes this process's
+/// waiters, then calls the handler installed before it.
+#[doc(hidden)]
+#[cfg(target_os = "linux")]
+pub mod __requests {
+    use std::io;
+    use std::os::raw::c_int;
+
+    /// Makes `signal` a request from now on (one signal per process).
+    pub fn watch(signal: c_int) -> io::Result<()> {
+        crate::sys::watch(signal)
+    }
+
+    /// Takes the pending request, if there is one.
+    pub fn take() -> bool {
+        crate::sys::take_request()
+    }
+
+    /// Forgets a pending request.
+    pub fn clear() {
+        crate::sys::clear_request()
+    }
+
+    /// Makes this process ready to be woken (its own wake pipe): call it before looking at
+    /// [`take`] and then waiting, so no request falls in between.
+    pub fn prepare_wake() -> io::Result<()> {
+        crate::sys::prepare_wake()
+    }
+
+    /// Blocks until a request arrives in this process (or one arrived since the last return).
+    pub fn wait_wake() -> io::Result<()> {
+        crate::sys::wait_wake()
+    }
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;

@@ -1,55 +1,36 @@
 //! Reload requests: the reload signal's handler, the pending request, and the waiters.
 //!
-//! The handler sets a flag; a process that waits also has the handler write one byte to a
-//! socket pair of its own (both async-signal-safe, through signal-hook, which chains with other
-//! handlers of the signal such as tokio's). A thread started on the first wait reads the bytes
-//! and wakes blocked threads and futures; a program that only polls [`take`] never starts it.
+//! The runtime's handler (`sdnotify_runtime::signal::__requests`) sets a flag and writes one
+//! byte to this process's wake pipe, both async-signal-safe, and calls the handler installed
+//! before it (tokio's, for one). A thread started on the first wait reads the wake-ups and
+//! rings the blocked threads and futures; a program that only polls [`take`] never starts it.
 //!
-//! The pair, its handler and its thread belong to one process. After `fork(2)` (a prefork
-//! server's workers) the child has the flag and the handler, but not the parent's thread, and
-//! its handler would write into the pair it shares with the parent, whose thread would take the
-//! byte. So a process whose pid is not the one its waiting state was made for makes its own
-//! pair, handler and thread at its first wait: a request sent to a process wakes that
-//! process's waiters, before and after a fork.
+//! The waiting state belongs to one process. After `fork(2)` (a prefork server's workers) the
+//! child has the flag and the handler but not the parent's thread, so a process whose pid is
+//! not the one its waiting state was made for makes its own (and the runtime its own wake
+//! pipe) at its first wait: a request sent to a process wakes that process's waiters, before
+//! and after a fork.
 
-use std::io::{self, Read};
-use std::os::unix::net::UnixStream;
+use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use signal_hook::SigId;
-use std::sync::OnceLock;
+use sdnotify_runtime::signal::__requests;
 
 use crate::__private::report;
 
-/// Set by the handler; taken by whoever serves the request.
-static PENDING: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-
-fn pending() -> &'static Arc<AtomicBool> {
-    PENDING.get_or_init(|| Arc::new(AtomicBool::new(false)))
-}
-
-/// The installed handler: its signal, and the waiting state of the process that waits.
-static INSTALLED: OnceLock<Installed> = OnceLock::new();
+/// Whether a handler was installed, and the waiting state of the process that waits.
+static INSTALLED: OnceLock<Mutex<Option<Arc<Waiting>>>> = OnceLock::new();
 
 /// Whether a wait without a handler was reported already.
 static NEVER_REPORTED: AtomicBool = AtomicBool::new(false);
-
-struct Installed {
-    signal: i32,
-    /// The waiting state of the process it was made in (see the module's docs).
-    waiting: Mutex<Option<Arc<Waiting>>>,
-}
 
 /// What one process's waiters share.
 struct Waiting {
     /// The process this was made in.
     pid: u32,
-    reader: UnixStream,
-    /// The handler that writes to this pair, removed in a child that makes its own.
-    writes: SigId,
     /// Held while a waiter looks at the flag and while the ring is rung, so a waiter that
     /// found no request is already waiting when the next ring comes.
     ring_lock: Mutex<()>,
@@ -67,28 +48,23 @@ pub(crate) fn install(name: &str) -> io::Result<()> {
                 format!("{name} is not a signal this machine can deliver to a handler"),
             )
         })?;
-    let installed = Installed {
-        signal,
-        waiting: Mutex::new(None),
-    };
-    if INSTALLED.set(installed).is_err() {
+    if INSTALLED.set(Mutex::new(None)).is_err() {
         return Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
             "a reload signal is installed already",
         ));
     }
-    signal_hook::flag::register(signal, Arc::clone(pending()))?;
-    Ok(())
+    __requests::watch(signal)
 }
 
 /// Takes the pending request, if there is one.
 pub(crate) fn take() -> bool {
-    pending().swap(false, Ordering::AcqRel)
+    __requests::take()
 }
 
 /// Forgets a pending request: a reload that starts now serves it.
 pub(crate) fn clear() {
-    pending().store(false, Ordering::Release);
+    __requests::clear()
 }
 
 /// Blocks until a request is pending and takes it; `false` when `timeout` passed first.
@@ -143,11 +119,7 @@ pub(crate) fn unregister(id: u64) {
     let Some(installed) = INSTALLED.get() else {
         return;
     };
-    let waiting = installed
-        .waiting
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let waiting = installed.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(waiting) = waiting {
         let mut wakers = waiting.wakers.lock().unwrap_or_else(|e| e.into_inner());
         wakers.retain(|(known, _)| *known != id);
@@ -173,16 +145,12 @@ fn waiting_on() -> Option<Arc<Waiting>> {
         return None;
     };
     let me = std::process::id();
-    let mut slot = installed.waiting.lock().unwrap_or_else(|e| e.into_inner());
+    let mut slot = installed.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(waiting) = slot.as_ref().filter(|w| w.pid == me) {
         return Some(Arc::clone(waiting));
     }
-    // First wait in this process. After a fork, the inherited handler writes to the parent's
-    // pair: it goes, and this process gets its own.
-    if let Some(inherited) = slot.take() {
-        signal_hook::low_level::unregister(inherited.writes);
-    }
-    match Waiting::start(installed.signal, me) {
+    // First wait in this process (after a fork, the parent's state stays with the parent).
+    match Waiting::start(me) {
         Ok(waiting) => {
             *slot = Some(Arc::clone(&waiting));
             Some(waiting)
@@ -195,42 +163,30 @@ fn waiting_on() -> Option<Arc<Waiting>> {
 }
 
 impl Waiting {
-    /// A pair whose writing end the handler of `signal` writes to, and the thread that reads it.
-    fn start(signal: i32, pid: u32) -> io::Result<Arc<Waiting>> {
-        let (reader, writer) = UnixStream::pair()?;
-        let writes = signal_hook::low_level::pipe::register(signal, writer)?;
+    /// The state, and the thread that turns this process's wake-ups into rings.
+    fn start(pid: u32) -> io::Result<Arc<Waiting>> {
+        // Before any waiter looks at the flag: a request from now on is never missed.
+        __requests::prepare_wake()?;
         let waiting = Arc::new(Waiting {
             pid,
-            reader,
-            writes,
             ring_lock: Mutex::new(()),
             ring: Condvar::new(),
             wakers: Mutex::new(Vec::new()),
         });
         let for_thread = Arc::clone(&waiting);
-        let started = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("sdnotify-reload".to_owned())
             .stack_size(64 * 1024)
-            .spawn(move || ring_on_every_byte(&for_thread));
-        if let Err(err) = started {
-            signal_hook::low_level::unregister(writes);
-            return Err(err);
-        }
+            .spawn(move || ring_on_every_wake(&for_thread))?;
         Ok(waiting)
     }
 }
 
-fn ring_on_every_byte(waiting: &Waiting) {
-    let mut buffer = [0u8; 64];
+fn ring_on_every_wake(waiting: &Waiting) {
     loop {
-        match (&waiting.reader).read(&mut buffer) {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => {
-                report(format_args!("reload requests are no longer read: {err}"));
-                return;
-            }
+        if let Err(err) = __requests::wait_wake() {
+            report(format_args!("reload requests are no longer read: {err}"));
+            return;
         }
         {
             let _held = waiting.ring_lock.lock().unwrap_or_else(|e| e.into_inner());

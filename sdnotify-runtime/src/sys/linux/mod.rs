@@ -2,6 +2,7 @@
 
 mod fds;
 mod process;
+mod requests;
 mod socket;
 
 pub(crate) use fds::{claim_inherited, identify_inherited, pipe, read};
@@ -9,6 +10,7 @@ pub(crate) use process::{
     current_pid, gid, monotonic, no_such_process, pidfd_open, pidfs_inode, realtime_signals, signal_names,
     uid,
 };
+pub(crate) use requests::{clear_request, prepare_wake, take_request, wait_wake, watch};
 pub(crate) use socket::{
     bind, connect, poll, recv, send, set_nonblocking, set_passcred, set_recv_timeout, shutdown_write, socket,
 };
