@@ -74,6 +74,7 @@ pub use sdnotify_runtime::*;
 /// ```
 pub use sdnotify_macros::main;
 
+mod outbox;
 mod reload;
 mod watchdog_thread;
 

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use std::sync::OnceLock;
 
-use crate::Error;
+use crate::error::Error;
 
 /// Where the service manager listens for notifications.
 pub const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";

@@ -43,6 +43,7 @@ mod message;
 mod notifier;
 mod parse;
 mod pid;
+mod report;
 pub mod signal;
 mod state;
 mod sys;
@@ -60,6 +61,9 @@ pub use message::{fdname_is_valid, Message, MAX_FDNAME_LEN};
 pub use notifier::Notifier;
 pub use parse::{Notification, ParseError};
 pub use pid::{pidfd_id, Pid};
+#[doc(hidden)]
+pub use report::__report;
+use report::trace;
 pub use state::{monotonic_now, NotifyAccess, State};
 pub use watchdog::watchdog_enabled;
 
@@ -174,23 +178,6 @@ fn notify_until(states: &[State<'_>], timeout: Option<Duration>) -> Result<bool,
         trace(&message, &result);
     }
     result
-}
-
-fn trace(message: &Message, result: &Result<bool, Error>) {
-    let text = format!("{:?}", String::from_utf8_lossy(message.as_bytes()));
-    match result {
-        Ok(true) => __report(format_args!("sent {text}")),
-        Ok(false) => __report(format_args!("not sent (NOTIFY_SOCKET unset) {text}")),
-        Err(err) => __report(format_args!("error: {err}: {text}")),
-    }
-}
-
-/// Writes `sdnotify: …` to stderr, ignoring failure: unlike `eprintln!`, a closed or broken
-/// stderr cannot make it panic. For the facade's generated code; not public API.
-#[doc(hidden)]
-pub fn __report(message: std::fmt::Arguments<'_>) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr().lock(), "sdnotify: {message}");
 }
 
 /// `READY=1`: start-up is finished.

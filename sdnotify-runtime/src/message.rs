@@ -8,8 +8,10 @@ use std::borrow::Cow;
 use std::io::Write as _;
 use std::time::Duration;
 
+use crate::error::Error;
 use crate::error::MAX_MESSAGE_LEN;
-use crate::{Error, State};
+use crate::parse::Notification;
+use crate::state::State;
 
 /// The longest `FDNAME` systemd accepts (`FDNAME_MAX`).
 ///
@@ -138,7 +140,7 @@ impl Message {
         // Without a backslash, the manager's lines are the text between LF and CR, so the line
         // needs these bytes in a row; only then (or with escapes) is the message parsed.
         let maybe = bytes.contains(&b'\\') || bytes.windows(LINE.len()).any(|w| w == LINE);
-        maybe && crate::Notification::parse(bytes).is_ok_and(|n| n.has("MAINPIDFD=1"))
+        maybe && Notification::parse(bytes).is_ok_and(|n| n.has("MAINPIDFD=1"))
     }
 
     /// The bytes that go on the wire.
@@ -381,7 +383,7 @@ mod tests {
             .unwrap()
             .names_main_pidfd());
     }
-    use crate::NotifyAccess;
+    use crate::state::NotifyAccess;
 
     fn bytes(states: &[State<'_>]) -> Vec<u8> {
         Message::from_states(states).unwrap().as_bytes().to_vec()

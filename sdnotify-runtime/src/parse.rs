@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::address::parse_u32;
 use crate::error::MAX_MESSAGE_LEN;
-use crate::{NotifyAccess, State};
+use crate::state::{NotifyAccess, State};
 
 /// Why the manager would drop a whole datagram.
 ///

@@ -7,18 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::thread::ThreadId;
 
-use std::time::Duration;
-
 use sdnotify_runtime::{Notifier, State};
 
+use crate::outbox::{self, one_line, report, send};
 use crate::watchdog_thread::{WatchdogThread, MIN_PERIOD};
 
 pub mod failure;
-
-/// The longest the framework waits for room in the manager's queue before it gives a message
-/// up: what it sends on its own (READY, pings, `status!`, STOPPING) must never wedge the
-/// program, also when the manager is wedged.
-pub(crate) const SEND_TIMEOUT: Duration = Duration::from_millis(500);
 
 pub use crate::__init_section;
 
@@ -51,8 +45,6 @@ pub struct Config {
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static READY_AUTO: AtomicBool = AtomicBool::new(true);
 static READY_SENT: AtomicBool = AtomicBool::new(false);
-static STOPPING_SENT: AtomicBool = AtomicBool::new(false);
-static ERROR_REPORTED: AtomicBool = AtomicBool::new(false);
 static WATCHDOG: Mutex<Option<WatchdogThread>> = Mutex::new(None);
 /// The main thread, and the messages of its last two panics (the earlier one first).
 static PANIC: Mutex<Option<(ThreadId, Panics)>> = Mutex::new(None);
@@ -63,39 +55,8 @@ struct Panics {
     last: Option<String>,
 }
 
-/// Sends without ever failing or blocking the program: the wait for a full queue is bounded
-/// by [`SEND_TIMEOUT`], and the first error is reported on stderr (every one with
-/// `SDNOTIFY_DEBUG=1`, by the runtime's trace).
-pub(crate) fn send(states: &[State<'_>]) {
-    if let Err(err) = sdnotify_runtime::notify_within(states, SEND_TIMEOUT) {
-        if !ERROR_REPORTED.swap(true, Ordering::Relaxed) {
-            report(format_args!("{err}"));
-        }
-    }
-}
-
-/// Diagnostics on stderr that cannot panic (a closed or broken stderr makes `eprintln!` panic).
-pub(crate) fn report(message: fmt::Arguments<'_>) {
-    sdnotify_runtime::__report(message);
-}
-
 fn ping() {
     send(&[State::Watchdog]);
-}
-
-/// A status line made safe for `STATUS=`: one line, at most 1024 bytes.
-pub(crate) fn one_line(text: &str) -> String {
-    let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    line.retain(|c| c != '\0');
-    if line.len() > 1024 {
-        let mut end = 1021;
-        while !line.is_char_boundary(end) {
-            end -= 1;
-        }
-        line.truncate(end);
-        line.push_str("...");
-    }
-    line
 }
 
 /// Lives for the duration of the annotated function; sends STOPPING=1 however it ends.
@@ -199,7 +160,7 @@ fn stop_with(failure: Option<&str>, errno: Option<i32>) {
     if let Some(thread) = WATCHDOG.lock().unwrap_or_else(|e| e.into_inner()).take() {
         thread.stop();
     }
-    if STOPPING_SENT.swap(true, Ordering::AcqRel) {
+    if outbox::mark_stopping() {
         return;
     }
     let errno = errno.and_then(|e| u32::try_from(e).ok()).map(State::Errno);
@@ -236,7 +197,7 @@ fn install_panic_hook(panic_aborts: bool) {
                     thread.signal_stop();
                 }
             }
-            if !STOPPING_SENT.swap(true, Ordering::AcqRel) {
+            if !outbox::mark_stopping() {
                 // After a panic in a destructor during unwinding, the two panics recorded below
                 // say what went wrong; std's own "cannot unwind" panic adds nothing.
                 let recorded = PANIC.try_lock().ok().and_then(|slot| {
@@ -271,11 +232,6 @@ fn is_abort_in_unwind(payload: &str) -> bool {
         payload,
         "panic in a destructor during cleanup" | "panic in a function that cannot unwind"
     )
-}
-
-/// Whether STOPPING=1 went out: nothing but a final status may follow it.
-pub(crate) fn stopping_sent() -> bool {
-    STOPPING_SENT.load(Ordering::Acquire)
 }
 
 /// READY=1, at most once per process.

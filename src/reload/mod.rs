@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sdnotify_runtime::State;
 
-use crate::__private::{one_line, send, stopping_sent};
+use crate::outbox::{one_line, send, stopping_sent};
 
 /// The reload signal's handler and the waiters: Linux does the work; elsewhere no request ever
 /// comes.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use sdnotify_runtime::signal::__requests;
 
-use crate::__private::report;
+use crate::outbox::report;
 
 /// Whether a handler was installed, and the waiting state of the process that waits.
 static INSTALLED: OnceLock<Mutex<Option<Arc<Waiting>>>> = OnceLock::new();
