@@ -24,7 +24,14 @@
 //! The protocol itself is here too, re-exported from [`sdnotify_runtime`]: the typed
 //! [`State`]s, the process-wide [`notify`] and its shorthands, the explicit [`Notifier`]
 //! (descriptors, credentials, barrier), [`watchdog_enabled`], [`listen_fds`], [`booted`],
-//! [`env::scrub`], and the manager's side in [`manager`].
+//! [`env::scrub`], and the manager's side in `manager`.
+//!
+//! Linux does the work; elsewhere it compiles to nothing. On macOS, the BSDs, Windows and WASI
+//! a service with every option of the attribute builds and runs unchanged, as on Linux with
+//! `NOTIFY_SOCKET` unset: `notify*` returns `Ok(false)`, [`listen_fds`] is empty,
+//! [`watchdog_enabled`] is `None`, [`booted`] is false, and a `reload = "…"` option never
+//! fires; no `cfg(target_os)` is needed around `#[sdnotify::main]`. The manager's side
+//! (`sdnotify::manager`) is Linux only.
 
 pub use sdnotify_runtime::*;
 
