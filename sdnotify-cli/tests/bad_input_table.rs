@@ -19,6 +19,7 @@ fn kind(err: &Error) -> &'static str {
         Error::InvalidValue { .. } => "InvalidValue",
         Error::MessageTooLarge { .. } => "MessageTooLarge",
         Error::TooManyFds { .. } => "TooManyFds",
+        Error::WrongDescriptor { .. } => "WrongDescriptor",
         Error::FdCount { .. } => "FdCount",
         Error::InvalidEnvironment { .. } => "InvalidEnvironment",
         Error::Io(_) => "Io",
@@ -62,6 +63,7 @@ fn table_scenario_entry_point() {
         "notify" => api(sdnotify_runtime::ready()),
         "watchdog" => api(sdnotify_runtime::watchdog_enabled()),
         "listen" => api(sdnotify_runtime::listen_fds().map(|fds| fds.len())),
+        "tcp-listener" => api(sdnotify_runtime::activation::tcp_listener("http").map(|l| l.is_some())),
         // fd 3 is the program's own file, opened before the library first looked.
         "listen-own" => {
             let own = std::fs::File::open("/dev/null").unwrap();
@@ -255,6 +257,11 @@ fn rows() -> Vec<(String, &'static str, String)> {
         "`LISTEN_FDS=2147483644` (fd 4 on is not open)".into(),
         "env",
         listen_case("2147483644", None),
+    ));
+    rows.push((
+        "`activation::tcp_listener(\"http\")`, fd 3 named `http` is `/dev/null`".into(),
+        "env",
+        listen_case_with("tcp-listener", "1", Some("http"), "3</dev/null"),
     ));
     rows.push((
         "`LISTEN_FDS=1`, but fd 3 is a file the program opened itself".into(),

@@ -73,6 +73,19 @@ pub enum Error {
         /// How many were given.
         given: usize,
     },
+    /// A descriptor passed under a name is not what the program asked for (see
+    /// [`activation`](crate::activation)): a UDP socket where a listening TCP socket was
+    /// expected, say. It is left where it was.
+    WrongDescriptor {
+        /// Its number.
+        fd: i32,
+        /// Its name (`FileDescriptorName=`, `FDNAME=`).
+        name: String,
+        /// What was asked for.
+        expected: &'static str,
+        /// What it is.
+        found: String,
+    },
     /// A protocol environment variable (`WATCHDOG_USEC`, `WATCHDOG_PID`, `LISTEN_FDS`, …)
     /// holds something that is not a valid value.
     InvalidEnvironment {
@@ -132,6 +145,12 @@ impl fmt::Display for Error {
                 f,
                 "`{line}` needs exactly {needed} file descriptor(s) with the message, {given} given"
             ),
+            Error::WrongDescriptor {
+                fd,
+                name,
+                expected,
+                found,
+            } => write!(f, "descriptor {fd} (named `{name}`) is {found}, not {expected}"),
             Error::InvalidEnvironment { var, value, reason } => {
                 write!(f, "invalid ${var}={value:?}: {reason}")
             }
@@ -195,6 +214,17 @@ impl Error {
                 line,
                 needed: *needed,
                 given: *given,
+            },
+            Error::WrongDescriptor {
+                fd,
+                name,
+                expected,
+                found,
+            } => Error::WrongDescriptor {
+                fd: *fd,
+                name: name.clone(),
+                expected,
+                found: found.clone(),
             },
             Error::BarrierTimeout(t) => Error::BarrierTimeout(*t),
             Error::SendTimeout(t) => Error::SendTimeout(*t),

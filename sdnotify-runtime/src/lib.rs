@@ -30,8 +30,12 @@
 #![deny(unsafe_code)]
 // Where descriptors do not exist (Windows) they are types without values (see `sys::fd`):
 // the code that would pass them on is unreachable there, by construction.
-#![cfg_attr(not(any(unix, target_os = "wasi")), allow(unreachable_code, unused_variables))]
+#![cfg_attr(
+    not(any(unix, target_os = "wasi")),
+    allow(unreachable_code, unused_variables, unused_mut)
+)]
 
+pub mod activation;
 mod address;
 mod booted;
 pub mod env;

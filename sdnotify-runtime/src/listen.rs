@@ -6,7 +6,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::address::parse_u32;
 use crate::env::{snapshot, LISTEN_FDNAMES, LISTEN_FDS, LISTEN_PID};
 use crate::error::Error;
-use crate::sys::fd::{OwnedFd, RawFd};
+use crate::sys::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use crate::sys::{self, Identity, NotInherited};
 
 /// The first socket-activation descriptor (`SD_LISTEN_FDS_START`).
@@ -59,6 +59,19 @@ impl ListenFd {
     /// ```
     pub fn take(&self) -> Option<OwnedFd> {
         self.owned.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Takes it if `check` accepts it; `Ok(None)` if it was taken before.
+    pub(crate) fn take_if<E>(
+        &self,
+        check: impl FnOnce(BorrowedFd<'_>) -> Result<(), E>,
+    ) -> Result<Option<OwnedFd>, E> {
+        let mut slot = self.owned.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(fd) = slot.as_ref() else {
+            return Ok(None);
+        };
+        check(fd.as_fd())?;
+        Ok(slot.take())
     }
 }
 

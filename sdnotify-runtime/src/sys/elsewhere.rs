@@ -65,6 +65,22 @@ pub(crate) fn claim_inherited(_fd: RawFd, _identity: Identity) -> io::Result<Own
     unsupported()
 }
 
+pub(crate) fn describe(_fd: BorrowedFd<'_>) -> io::Result<super::FdKind> {
+    unsupported()
+}
+
+pub(crate) fn file_id(_fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
+    unsupported()
+}
+
+pub(crate) fn path_id(_path: &std::path::Path) -> io::Result<(u64, u64)> {
+    unsupported()
+}
+
+pub(crate) fn local_addr(_fd: BorrowedFd<'_>) -> io::Result<super::LocalAddr> {
+    unsupported()
+}
+
 pub(crate) fn pidfd_open(_pid: i32) -> io::Result<OwnedFd> {
     unsupported()
 }

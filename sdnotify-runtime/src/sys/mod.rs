@@ -71,6 +71,18 @@ pub(crate) mod fd {
             }
         }
     }
+
+    /// An owned descriptor as a std type (`TcpListener`, `UdpSocket`, ...).
+    #[cfg(any(unix, target_os = "wasi"))]
+    pub(crate) fn into_std<T: From<OwnedFd>>(fd: OwnedFd) -> T {
+        T::from(fd)
+    }
+
+    /// No descriptor exists on this target, so none is ever converted.
+    #[cfg(not(any(unix, target_os = "wasi")))]
+    pub(crate) fn into_std<T>(fd: OwnedFd) -> T {
+        match fd {}
+    }
 }
 
 /// A socket type, as the protocol's addresses name them.
@@ -143,6 +155,41 @@ pub(crate) enum NotInherited {
 /// took its number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Identity(pub(crate) u64, pub(crate) u64);
+
+/// What an open descriptor is (`fstat`, and for a socket its options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FdKind {
+    Socket {
+        /// `AF_*`.
+        family: i32,
+        ty: Option<SockType>,
+        listening: bool,
+    },
+    Fifo,
+    File,
+    CharDevice,
+    Directory,
+    /// A POSIX message queue (`mq_open`).
+    MessageQueue,
+    Other,
+}
+
+/// A socket's own address (`getsockname`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LocalAddr {
+    Inet(std::net::SocketAddr),
+    /// A path, or an abstract name with its leading NUL; empty when unnamed.
+    Unix(Vec<u8>),
+    Other,
+}
+
+/// The address families the checks name.
+pub(crate) mod family {
+    pub(crate) const UNIX: i32 = 1;
+    pub(crate) const INET: i32 = 2;
+    pub(crate) const INET6: i32 = 10;
+    pub(crate) const VSOCK: i32 = 40;
+}
 
 /// An `OsStr`'s bytes: exact where strings are bytes (unix, WASI), its UTF-8 (lossily) on
 /// Windows, where no address of the protocol can be used anyway.
