@@ -1,0 +1,50 @@
+//! An HTTP server that restarts without refusing a connection: it takes the listening socket
+//! named `http` that systemd passes (a `.socket` unit, or the fd store after a restart), else
+//! binds the address given as its first argument; puts the socket in the fd store, so the
+//! next instance gets the same one back while connections wait in its backlog; sends READY=1
+//! once the socket is in hand; answers `GET /` with its pid; and on SIGTERM stops accepting and
+//! finishes the requests under way before it exits.
+//!
+//! ```text
+//! cargo run --example zero_downtime 127.0.0.1:8080        # alone
+//! ```
+//!
+//! Under systemd, either with a socket unit (`ListenStream=8080`, `FileDescriptorName=http`) or
+//! with the fd store alone (`FileDescriptorStoreMax=1`, `FileDescriptorStorePreserve=restart`):
+//! see the README's "Socket activation and zero-downtime restarts".
+
+use std::os::fd::AsFd;
+
+use axum::routing::get;
+use axum::Router;
+use tokio::signal::unix::{signal, SignalKind};
+
+#[sdnotify::main]
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let listener = sdnotify::init! {
+        let listener = sdnotify::activation::tcp_listener_or_bind("http", &*address)?;
+        // Kept by the manager while this instance restarts (where its store is enabled).
+        match sdnotify::fdstore("http", &[listener.as_fd()]) {
+            Ok(_) => {}
+            Err(sdnotify::Error::FdStoreDisabled) => eprintln!("no fd store: a restart closes the socket"),
+            Err(e) => return Err(e.into()),
+        }
+        sdnotify::status!("serving on {}", listener.local_addr()?);
+        // tokio needs a non-blocking socket; systemd passes a blocking one.
+        listener.set_nonblocking(true)?;
+        tokio::net::TcpListener::from_std(listener)?
+    };
+    let pid = std::process::id();
+    let app = Router::new().route("/", get(move || async move { format!("{pid}\n") }));
+    let mut terminate = signal(SignalKind::terminate())?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            terminate.recv().await;
+        })
+        .await?;
+    Ok(())
+}
