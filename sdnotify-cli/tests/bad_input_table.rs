@@ -391,6 +391,16 @@ fn rows() -> Vec<(String, &'static str, String)> {
             None,
         ),
         (
+            "`sdnotify run --listen=http=localhost:80 -- true`",
+            vec!["run", "--listen=http=localhost:80", "--", "true"],
+            None,
+        ),
+        (
+            "`sdnotify run --listen=a:b=127.0.0.1:80 -- true`",
+            vec!["run", "--listen=a:b=127.0.0.1:80", "--", "true"],
+            None,
+        ),
+        (
             "`sdnotify run -- /nonexistent`",
             vec!["run", "--", "/nonexistent"],
             None,

@@ -17,6 +17,12 @@ pub(crate) enum Event {
     Ready {
         startup: Duration,
     },
+    /// A socket handed to the service as descriptor `fd`.
+    Listening {
+        fd: i32,
+        name: Option<String>,
+        what: String,
+    },
     Reloaded {
         took: Duration,
     },
@@ -112,6 +118,7 @@ impl Event {
         match self {
             Event::Started { .. } => "started",
             Event::Ready { .. } => "ready",
+            Event::Listening { .. } => "listening",
             Event::Reloaded { .. } => "reloaded",
             Event::Status(_) => "status",
             Event::Reloading { .. } => "reloading",
@@ -151,6 +158,10 @@ impl Event {
                 format!("started pid {pid}: {command} (NOTIFY_SOCKET={socket})")
             }
             Event::Ready { startup } => format!("READY after {}", secs(*startup)),
+            Event::Listening { fd, name, what } => match name {
+                Some(name) => format!("listening: {what} as fd {fd}, named {name}"),
+                None => format!("listening: {what} as fd {fd}"),
+            },
             Event::Reloaded { took } => format!("READY: reload finished after {}", secs(*took)),
             Event::Status(text) => format!("STATUS: {text}"),
             Event::Reloading { monotonic_usec: Some(t) } => format!("RELOADING (MONOTONIC_USEC={t})"),
@@ -215,6 +226,11 @@ impl Event {
                 field("socket", s(socket));
             }
             Event::Ready { startup } => field("startup_s", d(startup)),
+            Event::Listening { fd, name, what } => {
+                field("fd", fd.to_string());
+                field("name", name.as_deref().map_or("null".to_owned(), s));
+                field("address", s(what));
+            }
             Event::Reloaded { took } => field("took_s", d(took)),
             Event::Status(text) => field("text", s(text)),
             Event::Reloading { monotonic_usec } => field(

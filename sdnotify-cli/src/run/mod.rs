@@ -9,6 +9,7 @@ mod fdstore;
 pub(crate) mod process;
 mod report;
 mod setup;
+mod sockets;
 mod state;
 mod supervisor;
 
@@ -68,6 +69,8 @@ pub(crate) struct Options {
     /// `--fdstore-max` was given (not the default): a value that does not fit is an error.
     pub(crate) fdstore_max_given: bool,
     pub(crate) kill_mode: KillMode,
+    /// `--listen` and `--listen-datagram`, in order.
+    pub(crate) listen: Vec<sockets::ListenSpec>,
     pub(crate) inherit_stdin: bool,
     pub(crate) json: bool,
     pub(crate) command: Vec<OsString>,
@@ -198,6 +201,22 @@ pub(crate) fn command() -> Command {
                 .default_value("64"),
         )
         .arg(
+            Arg::new("listen")
+                .long("listen")
+                .value_name("[NAME=]ADDRESS")
+                .help("Bind a stream socket and pass it as systemd passes a socket unit's (ListenStream=, FileDescriptorName=): IP:PORT, PORT, /path or @name; repeatable")
+                .action(ArgAction::Append)
+                .value_parser(|s: &str| sockets::parse(s, false)),
+        )
+        .arg(
+            Arg::new("listen-datagram")
+                .long("listen-datagram")
+                .value_name("[NAME=]ADDRESS")
+                .help("The same with a datagram socket (ListenDatagram=)")
+                .action(ArgAction::Append)
+                .value_parser(|s: &str| sockets::parse(s, true)),
+        )
+        .arg(
             Arg::new("json")
                 .long("json")
                 .help("Print one JSON object per event")
@@ -266,6 +285,7 @@ fn parse(argv: &[OsString]) -> Result<Options, clap::Error> {
         reload_signal,
         fdstore_max: m.get_one::<usize>("fdstore-max").copied().unwrap_or(64),
         fdstore_max_given: m.value_source("fdstore-max") == Some(clap::parser::ValueSource::CommandLine),
+        listen: listen_specs(&m),
         kill_mode: match text("kill-mode") {
             Some("mixed") => KillMode::Mixed,
             Some("process") => KillMode::Process,
@@ -278,6 +298,18 @@ fn parse(argv: &[OsString]) -> Result<Options, clap::Error> {
             .map(|c| c.cloned().collect())
             .unwrap_or_default(),
     })
+}
+
+/// `--listen` and `--listen-datagram` in the order given on the command line.
+fn listen_specs(m: &clap::ArgMatches) -> Vec<sockets::ListenSpec> {
+    let mut specs: Vec<(usize, sockets::ListenSpec)> = Vec::new();
+    for id in ["listen", "listen-datagram"] {
+        if let (Some(values), Some(indices)) = (m.get_many::<sockets::ListenSpec>(id), m.indices_of(id)) {
+            specs.extend(indices.zip(values.cloned()));
+        }
+    }
+    specs.sort_by_key(|(at, _)| *at);
+    specs.into_iter().map(|(_, spec)| spec).collect()
 }
 
 /// `argv` starts with `run`.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use sdnotify_runtime::manager::Listener;
 
 use super::event::Event;
+use super::sockets::Sockets;
 use super::{fdstore, process, Options};
 
 /// A private directory for the socket, removed (with the socket) when the supervisor ends.
@@ -104,14 +105,20 @@ impl Signals {
 
 /// The command, with NOTIFY_SOCKET (and WATCHDOG_USEC/WATCHDOG_PID) set, stdin /dev/null
 /// unless inherited, and (with --json) stdout sent to stderr.
-pub(crate) fn build_command(options: &Options, listener: &Listener) -> std::io::Result<Command> {
+pub(crate) fn build_command(
+    options: &Options,
+    listener: &Listener,
+    sockets: &Sockets,
+) -> std::io::Result<Command> {
     let Some((program, args)) = options.command.split_first() else {
         return Err(std::io::Error::other("no command given"));
     };
-    let mut command = match options.watchdog {
-        // WATCHDOG_PID must be the service's own pid, known only after fork: a shell sets it
-        // and execs the command in place, keeping the pid.
-        Some(_) => {
+    // WATCHDOG_PID and LISTEN_PID must be the service's own pid, known only after fork: a shell
+    // sets them and execs the command in place, keeping the pid.
+    let watchdog_pid = options.watchdog.map(|_| "WATCHDOG_PID=$$; export WATCHDOG_PID;");
+    let assignments: Vec<&str> = watchdog_pid.into_iter().chain(sockets.pid_assignment()).collect();
+    let mut command = match assignments.is_empty() {
+        false => {
             if !is_executable(program) {
                 // The shell would report this as exit 127 after starting; say it plainly.
                 return Err(std::io::Error::new(
@@ -124,12 +131,12 @@ pub(crate) fn build_command(options: &Options, listener: &Listener) -> std::io::
             }
             let mut sh = Command::new("/bin/sh");
             sh.arg("-c")
-                .arg("WATCHDOG_PID=$$; export WATCHDOG_PID; exec \"$0\" \"$@\"")
+                .arg(format!("{} exec \"$0\" \"$@\"", assignments.join(" ")))
                 .arg(program)
                 .args(args);
             sh
         }
-        None => {
+        true => {
             let mut direct = Command::new(program);
             direct.args(args);
             direct
@@ -140,6 +147,7 @@ pub(crate) fn build_command(options: &Options, listener: &Listener) -> std::io::
     if let Some(interval) = options.watchdog {
         command.env("WATCHDOG_USEC", interval.as_micros().max(1).to_string());
     }
+    sockets.hand_to(&mut command)?;
     let stdio = process::stdio(options.inherit_stdin, options.json)?;
     command.stdin(stdio.stdin).stdout(stdio.stdout);
     Ok(command)

@@ -16,6 +16,7 @@ use super::event::Event;
 use super::fdstore::Store;
 use super::report::Reporter;
 use super::setup::{self, build_command, PrivateDir, Signals};
+use super::sockets::Sockets;
 use super::state::{Effect, Phase, State, Timeouts};
 use super::{escape, exit, process, Options, ReloadSignal};
 
@@ -56,7 +57,8 @@ pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
     let signals = Signals::register().map_err(fail)?;
     let start = Instant::now();
     let mut reporter = Reporter::new(options.json, start).map_err(fail)?;
-    let mut command = build_command(&options, &listener).map_err(fail)?;
+    let sockets = Sockets::open(&options.listen).map_err(|e| (exit::CANNOT_START, e))?;
+    let mut command = build_command(&options, &listener, &sockets).map_err(fail)?;
     let first = match process::spawn(&mut command) {
         Ok(pid) => pid,
         Err(e) => {
@@ -67,6 +69,9 @@ pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
             ));
         }
     };
+    for event in sockets.events() {
+        reporter.emit(&event);
+    }
     reporter.emit(&Event::Started {
         pid: first.get(),
         command: escape::shell_words(&options.command),
