@@ -2,8 +2,10 @@
 //! named `http` that systemd passes (a `.socket` unit, or the fd store after a restart), else
 //! binds the address given as its first argument; puts the socket in the fd store, so the
 //! next instance gets the same one back while connections wait in its backlog; sends READY=1
-//! once the socket is in hand; answers `GET /` with its pid; and on SIGTERM stops accepting and
-//! finishes the requests under way before it exits.
+//! once the socket is in hand; answers `GET /` with its pid; and on SIGTERM stops accepting,
+//! answers the connections it took last (a graceful shutdown alone would close one whose
+//! request it has not read yet) and finishes the requests under way before it exits. What it
+//! did not accept waits in the socket's backlog for the next instance.
 //!
 //! ```text
 //! cargo run --example zero_downtime 127.0.0.1:8080        # alone
@@ -13,11 +15,19 @@
 //! with the fd store alone (`FileDescriptorStoreMax=1`, `FileDescriptorStorePreserve=restart`):
 //! see the README's "Socket activation and zero-downtime restarts".
 
+use std::net::SocketAddr;
 use std::os::fd::AsFd;
+use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+/// How long the connections accepted last get to send their request before the graceful
+/// shutdown closes idle ones.
+const LAST_REQUESTS: Duration = Duration::from_millis(250);
 
 #[sdnotify::main]
 #[tokio::main(flavor = "current_thread")]
@@ -36,15 +46,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sdnotify::status!("serving on {}", listener.local_addr()?);
         // tokio needs a non-blocking socket; systemd passes a blocking one.
         listener.set_nonblocking(true)?;
-        tokio::net::TcpListener::from_std(listener)?
+        TcpListener::from_std(listener)?
     };
     let pid = std::process::id();
     let app = Router::new().route("/", get(move || async move { format!("{pid}\n") }));
     let mut terminate = signal(SignalKind::terminate())?;
-    axum::serve(listener, app)
+    let (stop, stopped) = watch::channel(false);
+    axum::serve(UntilStopped { listener, stopped }, app)
         .with_graceful_shutdown(async move {
             terminate.recv().await;
+            let _ = stop.send(true);
+            tokio::time::sleep(LAST_REQUESTS).await;
         })
         .await?;
     Ok(())
+}
+
+/// The listener until SIGTERM; after it, it accepts nothing more.
+struct UntilStopped {
+    listener: TcpListener,
+    stopped: watch::Receiver<bool>,
+}
+
+impl axum::serve::Listener for UntilStopped {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+        loop {
+            if *self.stopped.borrow() {
+                std::future::pending::<()>().await;
+            }
+            tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(connection) => return connection,
+                    // Out of descriptors, say: wait, as axum's own listener does.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                },
+                _ = self.stopped.changed() => {}
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
 }

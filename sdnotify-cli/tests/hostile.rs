@@ -63,10 +63,11 @@ fn hostile_scenario_entry_point() {
             // Caught, so SIGTERM does nothing: only SIGKILL ends this service.
             let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             signal_hook::flag::register(signal_hook::consts::SIGTERM, ignored).unwrap();
-            let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
             let count: usize = std::env::var("FILL").unwrap().parse().unwrap();
-            for chunk in (0..count).collect::<Vec<_>>().chunks(100) {
-                let fds = vec![a.as_fd(); chunk.len()];
+            // Distinct open files: the store keeps one open file once.
+            let pipes: Vec<_> = (0..count).map(|_| rustix::pipe::pipe().unwrap().0).collect();
+            for chunk in pipes.chunks(100) {
+                let fds: Vec<_> = chunk.iter().map(|fd| fd.as_fd()).collect();
                 notifier
                     .notify_with_fds(&[State::FdStore, State::FdName("filler")], &fds)
                     .unwrap();

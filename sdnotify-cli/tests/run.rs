@@ -260,6 +260,7 @@ fn a_hostile_child_cannot_crash_or_bloat_the_supervisor() {
         "run",
         "--json",
         "--notify-access=all",
+        "--fdstore-max=64",
         "--",
         "sh",
         "-c",
@@ -380,7 +381,11 @@ fn the_fd_store_keeps_lists_and_removes_descriptors() {
     let script = "sdnotify --no-block --fd=3 --fd=4 --fdname=cache 3</dev/null 4</dev/null && \
                   sdnotify --no-block --fd=3 --fdname=conn 3</dev/null && \
                   sdnotify --no-block FDSTOREREMOVE=1 FDNAME=cache && sdnotify --ready";
-    let r = run(&["--notify-access=all"], &["sh", "-c", script], &[]);
+    let r = run(
+        &["--notify-access=all", "--fdstore-max=64"],
+        &["sh", "-c", script],
+        &[],
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let stores: Vec<(&str, u64, u64)> = r
         .events

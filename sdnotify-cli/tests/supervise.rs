@@ -404,7 +404,7 @@ fn text_mode_escapes_everything_the_service_sends() {
 
 #[test]
 fn an_invalid_fdname_is_stored_as_stored() {
-    let r = scenario("bad-fdname", &[]);
+    let r = scenario("bad-fdname", &["--fdstore-max=8"]);
     assert_eq!(r.first("fdstore")["name"], "stored");
     assert!(r.first("rejected")["reason"]
         .as_str()

@@ -17,6 +17,22 @@ pub(crate) enum Event {
     Ready {
         startup: Duration,
     },
+    /// The fd store's descriptors handed to a restarted instance, by name.
+    HandedBack {
+        names: Vec<String>,
+    },
+    /// The service ended and starts again after `after`.
+    Restarting {
+        reason: &'static str,
+        code: Option<i32>,
+        signal: Option<i32>,
+        after: Duration,
+    },
+    /// Too many starts in the window: no more restarts.
+    StartLimitHit {
+        burst: usize,
+        interval: Duration,
+    },
     /// A socket handed to the service as descriptor `fd`.
     Listening {
         fd: i32,
@@ -119,6 +135,9 @@ impl Event {
             Event::Started { .. } => "started",
             Event::Ready { .. } => "ready",
             Event::Listening { .. } => "listening",
+            Event::HandedBack { .. } => "handed-back",
+            Event::Restarting { .. } => "restarting",
+            Event::StartLimitHit { .. } => "start-limit-hit",
             Event::Reloaded { .. } => "reloaded",
             Event::Status(_) => "status",
             Event::Reloading { .. } => "reloading",
@@ -158,6 +177,24 @@ impl Event {
                 format!("started pid {pid}: {command} (NOTIFY_SOCKET={socket})")
             }
             Event::Ready { startup } => format!("READY after {}", secs(*startup)),
+            Event::HandedBack { names } => format!("fd store: {} descriptor(s) handed back ({})", names.len(), names.join(", ")),
+            Event::Restarting {
+                reason,
+                code,
+                signal,
+                after,
+            } => {
+                let status = match (code, signal) {
+                    (Some(c), _) => format!("status {c}"),
+                    (None, Some(s)) => format!("signal {s}"),
+                    _ => "unknown status".to_owned(),
+                };
+                format!("the service {reason} ({status}): restarting in {}", secs(*after))
+            }
+            Event::StartLimitHit { burst, interval } => format!(
+                "start limit hit: {burst} starts within {}; no more restarts",
+                secs(*interval)
+            ),
             Event::Listening { fd, name, what } => match name {
                 Some(name) => format!("listening: {what} as fd {fd}, named {name}"),
                 None => format!("listening: {what} as fd {fd}"),
@@ -226,6 +263,25 @@ impl Event {
                 field("socket", s(socket));
             }
             Event::Ready { startup } => field("startup_s", d(startup)),
+            Event::HandedBack { names } => {
+                let list: Vec<String> = names.iter().map(|n| s(n)).collect();
+                field("names", format!("[{}]", list.join(",")));
+            }
+            Event::Restarting {
+                reason,
+                code,
+                signal,
+                after,
+            } => {
+                field("reason", s(reason));
+                field("code", code.map_or("null".to_owned(), |c| c.to_string()));
+                field("signal", signal.map_or("null".to_owned(), |c| c.to_string()));
+                field("after_s", d(after));
+            }
+            Event::StartLimitHit { burst, interval } => {
+                field("burst", burst.to_string());
+                field("interval_s", d(interval));
+            }
             Event::Listening { fd, name, what } => {
                 field("fd", fd.to_string());
                 field("name", name.as_deref().map_or("null".to_owned(), s));

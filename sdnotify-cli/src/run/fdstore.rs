@@ -49,9 +49,33 @@ impl Store {
         }
     }
 
-    /// Keeps `fds` under `name` if they all fit; otherwise closes them. What happened, as an
-    /// event.
+    /// Keeps `fds` under `name` if they all fit; otherwise closes them. A descriptor for an
+    /// open file the store holds already is not kept twice (systemd's dedup: a service that
+    /// stores its listener at every start). What happened, as an event.
     pub(crate) fn keep(&mut self, name: &str, fds: Vec<OwnedFd>) -> Event {
+        if self.max == 0 {
+            return Event::Rejected {
+                pid: None,
+                reason: format!(
+                    "FDSTORE=1 with {} fd(s), but the fd store is disabled (--fdstore-max=0, as systemd's \
+                     FileDescriptorStoreMax= default); closed",
+                    fds.len()
+                ),
+            };
+        }
+        let mut kept: Vec<OwnedFd> = Vec::new();
+        for fd in fds {
+            let duplicate = self
+                .entries
+                .iter()
+                .map(|(_, held)| held)
+                .chain(&kept)
+                .any(|held| same_file(held, &fd));
+            if !duplicate {
+                kept.push(fd);
+            }
+        }
+        let fds = kept;
         let room = self.max.saturating_sub(self.entries.len());
         if fds.len() > room {
             return Event::Rejected {
@@ -73,6 +97,18 @@ impl Store {
         }
     }
 
+    /// The stored descriptors with their names, in the order stored: handed to the next
+    /// instance (systemd's `FileDescriptorStorePreserve=restart`).
+    pub(crate) fn fds(&self) -> impl Iterator<Item = (std::os::fd::BorrowedFd<'_>, &str)> {
+        use std::os::fd::AsFd;
+        self.entries.iter().map(|(name, fd)| (fd.as_fd(), name.as_str()))
+    }
+
+    /// Its size (`--fdstore-max`).
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
     /// Closes every stored descriptor; how many there were.
     pub(crate) fn close_all(&mut self) -> usize {
         std::mem::take(&mut self.entries).len()
@@ -89,6 +125,29 @@ impl Store {
             stored,
         }
     }
+}
+
+/// Whether two descriptors are the same open file description (`kcmp(KCMP_FILE)`, as systemd's
+/// `same_fd` asks): one socket stored at every start is kept once, two `open`s of one file are
+/// two entries. Without kcmp (a kernel built without it), never the same.
+fn same_file(a: &OwnedFd, b: &OwnedFd) -> bool {
+    use std::os::fd::AsRawFd;
+    /// `KCMP_FILE` from `<linux/kcmp.h>`.
+    const KCMP_FILE: libc::c_long = 0;
+    let pid = libc::c_long::from(rustix::process::getpid().as_raw_nonzero().get());
+    #[allow(unsafe_code)]
+    // SAFETY: kcmp compares two of this process's descriptors by number and reads no memory.
+    let order = unsafe {
+        libc::syscall(
+            libc::SYS_kcmp,
+            pid,
+            pid,
+            KCMP_FILE,
+            libc::c_long::from(a.as_raw_fd()),
+            libc::c_long::from(b.as_raw_fd()),
+        )
+    };
+    order == 0
 }
 
 #[cfg(test)]
@@ -110,10 +169,38 @@ mod tests {
         assert_eq!(fit(0, Some(100), 10), Ok(0));
     }
 
+    /// `n` distinct open files.
     fn fds(n: usize) -> Vec<OwnedFd> {
-        (0..n)
-            .map(|_| OwnedFd::from(std::fs::File::open("/dev/null").unwrap()))
-            .collect()
+        (0..n).map(|_| rustix::pipe::pipe().unwrap().0).collect()
+    }
+
+    #[test]
+    fn the_same_open_file_is_kept_once_and_a_disabled_store_keeps_nothing() {
+        let mut store = Store::new(3);
+        let (read, _write) = rustix::pipe::pipe().unwrap();
+        let copy = read.try_clone().unwrap();
+        assert!(matches!(
+            store.keep("a", vec![read]),
+            Event::FdStore { stored: 1, .. }
+        ));
+        assert!(matches!(
+            store.keep("a", vec![copy]),
+            Event::FdStore { stored: 1, .. }
+        ));
+        assert_eq!(store.fds().map(|(_, name)| name).collect::<Vec<_>>(), ["a"]);
+        let twice = || OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        assert!(
+            matches!(
+                store.keep("b", vec![twice(), twice()]),
+                Event::FdStore { stored: 3, .. }
+            ),
+            "two opens of one file are two open files"
+        );
+        let mut off = Store::new(0);
+        match off.keep("a", fds(1)) {
+            Event::Rejected { reason, .. } => assert!(reason.contains("disabled"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

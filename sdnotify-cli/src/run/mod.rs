@@ -6,8 +6,10 @@ mod ending;
 mod escape;
 mod event;
 mod fdstore;
+mod lifecycle;
 pub(crate) mod process;
 mod report;
+mod restart;
 mod setup;
 mod sockets;
 mod state;
@@ -66,6 +68,12 @@ pub(crate) struct Options {
     /// systemd's ReloadSignal= (SIGHUP by default).
     pub(crate) reload_signal: ReloadSignal,
     pub(crate) fdstore_max: usize,
+    /// systemd's Restart= and RestartSec=.
+    pub(crate) restart: restart::Policy,
+    pub(crate) restart_sec: Duration,
+    /// StartLimitBurst= and StartLimitIntervalSec=.
+    pub(crate) start_limit_burst: usize,
+    pub(crate) start_limit_interval: Duration,
     /// `--fdstore-max` was given (not the default): a value that does not fit is an error.
     pub(crate) fdstore_max_given: bool,
     pub(crate) kill_mode: KillMode,
@@ -196,10 +204,27 @@ pub(crate) fn command() -> Command {
             Arg::new("fdstore-max")
                 .long("fdstore-max")
                 .value_name("N")
-                .help("How many descriptors FDSTORE=1 may keep (within the descriptor limit, ulimit -n)")
+                .help("How many descriptors FDSTORE=1 may keep (FileDescriptorStoreMax=; 0, the default, disables the store; within the descriptor limit, ulimit -n); they are handed to each restarted instance")
                 .value_parser(clap::value_parser!(usize))
-                .default_value("64"),
+                .default_value("0"),
         )
+        .arg(choice(
+            "restart",
+            "WHEN",
+            "Start the service again when it ends (Restart=): no, on-success, on-failure, on-abnormal, on-watchdog, always; never after a stop request",
+            restart::POLICIES,
+            "no",
+        ))
+        .arg(duration("restart-sec", "Time before a restart (RestartSec=)").default_value("100ms"))
+        .arg(
+            Arg::new("start-limit-burst")
+                .long("start-limit-burst")
+                .value_name("N")
+                .help("At most N starts within --start-limit-interval, then no more restarts (StartLimitBurst=; 0: no limit)")
+                .value_parser(clap::value_parser!(usize))
+                .default_value("5"),
+        )
+        .arg(duration("start-limit-interval", "The start limit's window (StartLimitIntervalSec=)").default_value("10s"))
         .arg(
             Arg::new("listen")
                 .long("listen")
@@ -283,7 +308,17 @@ fn parse(argv: &[OsString]) -> Result<Options, clap::Error> {
         service_type,
         reload_after,
         reload_signal,
-        fdstore_max: m.get_one::<usize>("fdstore-max").copied().unwrap_or(64),
+        fdstore_max: m.get_one::<usize>("fdstore-max").copied().unwrap_or(0),
+        restart: text("restart")
+            .and_then(restart::Policy::parse)
+            .unwrap_or(restart::Policy::No),
+        restart_sec: span("restart-sec")
+            .flatten()
+            .unwrap_or(Duration::from_millis(100)),
+        start_limit_burst: m.get_one::<usize>("start-limit-burst").copied().unwrap_or(5),
+        start_limit_interval: span("start-limit-interval")
+            .flatten()
+            .unwrap_or(Duration::from_secs(10)),
         fdstore_max_given: m.value_source("fdstore-max") == Some(clap::parser::ValueSource::CommandLine),
         listen: listen_specs(&m),
         kill_mode: match text("kill-mode") {
@@ -325,7 +360,7 @@ pub(crate) fn main(argv: &[OsString]) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match supervisor::run(options) {
+    match lifecycle::run(options) {
         Ok(code) => ExitCode::from(code),
         Err((code, message)) => {
             use std::io::Write as _;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use sdnotify_runtime::manager::Listener;
 
 use super::event::Event;
-use super::sockets::Sockets;
+use super::sockets;
 use super::{fdstore, process, Options};
 
 /// A private directory for the socket, removed (with the socket) when the supervisor ends.
@@ -103,12 +103,17 @@ impl Signals {
     }
 }
 
-/// The command, with NOTIFY_SOCKET (and WATCHDOG_USEC/WATCHDOG_PID) set, stdin /dev/null
-/// unless inherited, and (with --json) stdout sent to stderr.
+/// Descriptors handed to the service (listening sockets, then the fd store's), with names.
+pub(crate) type Handed<'a> = [(std::os::fd::BorrowedFd<'a>, Option<&'a str>)];
+
+/// The command, with NOTIFY_SOCKET (and WATCHDOG_USEC/WATCHDOG_PID, the LISTEN_* variables for
+/// `handed`, FDSTORE) set, stdin /dev/null unless inherited, and (with --json) stdout sent to
+/// stderr.
 pub(crate) fn build_command(
     options: &Options,
     listener: &Listener,
-    sockets: &Sockets,
+    handed: &Handed<'_>,
+    fdstore_max: usize,
 ) -> std::io::Result<Command> {
     let Some((program, args)) = options.command.split_first() else {
         return Err(std::io::Error::other("no command given"));
@@ -116,7 +121,10 @@ pub(crate) fn build_command(
     // WATCHDOG_PID and LISTEN_PID must be the service's own pid, known only after fork: a shell
     // sets them and execs the command in place, keeping the pid.
     let watchdog_pid = options.watchdog.map(|_| "WATCHDOG_PID=$$; export WATCHDOG_PID;");
-    let assignments: Vec<&str> = watchdog_pid.into_iter().chain(sockets.pid_assignment()).collect();
+    let assignments: Vec<&str> = watchdog_pid
+        .into_iter()
+        .chain(sockets::pid_assignment(handed))
+        .collect();
     let mut command = match assignments.is_empty() {
         false => {
             if !is_executable(program) {
@@ -147,7 +155,13 @@ pub(crate) fn build_command(
     if let Some(interval) = options.watchdog {
         command.env("WATCHDOG_USEC", interval.as_micros().max(1).to_string());
     }
-    sockets.hand_to(&mut command)?;
+    sockets::hand_over(&mut command, handed)?;
+    if fdstore_max > 0 {
+        // As systemd 254+: the store's size, when it has one.
+        command.env("FDSTORE", fdstore_max.to_string());
+    } else {
+        command.env_remove("FDSTORE");
+    }
     let stdio = process::stdio(options.inherit_stdin, options.json)?;
     command.stdin(stdio.stdin).stdout(stdio.stdout);
     Ok(command)

@@ -15,10 +15,11 @@ use super::ending::{self, Ending};
 use super::event::Event;
 use super::fdstore::Store;
 use super::report::Reporter;
-use super::setup::{self, build_command, PrivateDir, Signals};
+use super::restart::Ended;
+use super::setup::Signals;
 use super::sockets::Sockets;
-use super::state::{Effect, Phase, State, Timeouts};
-use super::{escape, exit, process, Options, ReloadSignal};
+use super::state::{Effect, Phase, State};
+use super::{exit, process, Options, ReloadSignal};
 
 /// The longest the loop sleeps, so a missed wake-up can never stall it.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
@@ -26,89 +27,42 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// How the main process ended: its status when it was our child, else unknown.
 type MainExit = Option<WaitStatus>;
 
-struct Supervisor {
-    options: Options,
-    listener: Listener,
-    reporter: Reporter,
-    state: State,
-    first: Pid,
-    main: Pid,
-    main_fd: Option<OwnedFd>,
-    main_exit: Option<MainExit>,
-    access: Access,
-    received_any: bool,
-    stop_requests: u32,
-    ending: Ending,
-    fdstore: Store,
+/// The supervisor: what lives as long as it does (the notification socket, the output, the
+/// listening sockets, the fd store), and the running instance of the service (see
+/// `lifecycle`, which starts and restarts instances).
+pub(super) struct Supervisor {
+    pub(super) options: Options,
+    pub(super) listener: Listener,
+    pub(super) reporter: Reporter,
+    pub(super) sockets: Sockets,
+    pub(super) fdstore: Store,
+    // The instance:
+    pub(super) state: State,
+    pub(super) first: Pid,
+    pub(super) main: Pid,
+    pub(super) main_fd: Option<OwnedFd>,
+    pub(super) main_exit: Option<MainExit>,
+    pub(super) access: Access,
+    pub(super) received_any: bool,
+    pub(super) stop_requests: u32,
+    pub(super) ending: Ending,
+    /// How the last instance ended.
+    pub(super) last: Option<Last>,
 }
 
-pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
-    let fail = |e: std::io::Error| (exit::CANNOT_START, format!("cannot set up: {e}"));
-    let (fdstore_max, fdstore_warning) = setup::fdstore_max(&options).map_err(|why| (exit::USAGE, why))?;
-    let dir = PrivateDir::create().map_err(fail)?;
-    let socket_path = dir.0.join("notify.sock");
-    let listener = Listener::bind(&socket_path).map_err(|e| (exit::CANNOT_START, e.to_string()))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o666)).map_err(fail)?;
-    }
-    listener.set_nonblocking(true).map_err(fail)?;
-    process::become_subreaper().map_err(fail)?;
-    let signals = Signals::register().map_err(fail)?;
-    let start = Instant::now();
-    let mut reporter = Reporter::new(options.json, start).map_err(fail)?;
-    let sockets = Sockets::open(&options.listen).map_err(|e| (exit::CANNOT_START, e))?;
-    let mut command = build_command(&options, &listener, &sockets).map_err(fail)?;
-    let first = match process::spawn(&mut command) {
-        Ok(pid) => pid,
-        Err(e) => {
-            reporter.close();
-            return Err((
-                exit::CANNOT_START,
-                format!("cannot start {}: {e}", escape::shell_words(&options.command[..1])),
-            ));
-        }
-    };
-    for event in sockets.events() {
-        reporter.emit(&event);
-    }
-    reporter.emit(&Event::Started {
-        pid: first.get(),
-        command: escape::shell_words(&options.command),
-        socket: listener.address().to_string_lossy().into_owned(),
-    });
-    let timeouts = Timeouts {
-        start: options.timeout_start,
-        reload_after: options.reload_after,
-        reload_signal: options.reload_signal,
-    };
-    let mut supervisor = Supervisor {
-        state: State::new(options.service_type, timeouts, options.watchdog, start),
-        access: options.notify_access,
-        fdstore: Store::new(fdstore_max),
-        ending: Ending::new(options.kill_mode, options.timeout_stop),
-        options,
-        listener,
-        reporter,
-        first,
-        main: first,
-        main_fd: process::pidfd(first).unwrap_or(None),
-        main_exit: None,
-        received_any: false,
-        stop_requests: 0,
-    };
-    if let Some(warning) = fdstore_warning {
-        supervisor.emit(warning);
-    }
-    let code = supervisor.run_loop(&signals);
-    let Supervisor { reporter, .. } = supervisor;
-    reporter.close();
-    drop(dir);
-    Ok(code)
+/// How an instance ended: its status, how systemd would call it, and the exit code `sdnotify
+/// run` ends with when no restart follows.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Last {
+    pub(super) code: Option<i32>,
+    pub(super) signal: Option<i32>,
+    pub(super) ended: Ended,
+    pub(super) exit: u8,
 }
 
 impl Supervisor {
-    fn run_loop(&mut self, signals: &Signals) -> u8 {
+    /// Runs the instance until it has ended (see [`Last`]).
+    pub(super) fn run_loop(&mut self, signals: &Signals) {
         loop {
             let now = Instant::now();
             let next = [
@@ -133,8 +87,8 @@ impl Supervisor {
             if self.ending.kill_at().is_some_and(|at| at <= Instant::now()) {
                 self.kill(Signal::KILL, "SIGKILL");
             }
-            if let Some(code) = self.progress_ending() {
-                return code;
+            if self.progress_ending() {
+                return;
             }
         }
     }
@@ -435,14 +389,14 @@ impl Supervisor {
     }
 
     /// After the main process exited: the rest of the service goes too (as a cgroup's), then
-    /// the supervisor ends. `Some(code)` once it is done. Whatever the service does, that is
+    /// the instance has ended (`true`, with [`Last`] set). Whatever the service does, that is
     /// at most `--timeout-stop` and [`AFTER_SIGKILL`](super::ending) after a stop began: a main
     /// process that outlives SIGKILL (or cannot be seen) is given up on.
-    fn progress_ending(&mut self) -> Option<u8> {
+    fn progress_ending(&mut self) -> bool {
         let given_up = self.ending.give_up_at().is_some_and(|at| at <= Instant::now());
         let Some(status) = self.main_exit else {
             if !given_up {
-                return None;
+                return false;
             }
             self.emit(Event::Warning(format!(
                 "the main process {} was not seen to end after SIGKILL; giving up on it",
@@ -450,12 +404,14 @@ impl Supervisor {
             )));
             let rest = self.with_room(process::descendants).unwrap_or_default();
             self.state.outcome.get_or_insert(128 + 9);
-            return Some(self.finish(None, &rest));
+            self.finish(None, &rest);
+            return true;
         };
         // With --kill-mode=process the rest is left running (and listed); otherwise it goes.
         let rest = self.with_room(process::descendants);
         if ending::nothing_left(self.options.kill_mode, &rest) || given_up {
-            return Some(self.finish(status, rest.as_deref().unwrap_or_default()));
+            self.finish(status, rest.as_deref().unwrap_or_default());
+            return true;
         }
         let mut events = Vec::new();
         let mut sent = self.ending.end_the_rest(&mut events);
@@ -469,10 +425,11 @@ impl Supervisor {
             )));
         }
         // Killed processes that are our children are reaped on the next pass.
-        None
+        false
     }
 
-    fn finish(&mut self, status: MainExit, left: &[Pid]) -> u8 {
+    /// Records how the instance ended (the `exited` event follows when no restart does).
+    fn finish(&mut self, status: MainExit, left: &[Pid]) {
         self.reporter.flush_pings(self.state.pings);
         if !left.is_empty() {
             self.emit(Event::LeftRunning {
@@ -485,16 +442,21 @@ impl Supervisor {
             (None, Some(signal)) => 128u8.saturating_add(u8::try_from(signal).unwrap_or(127)),
             _ => 0,
         });
-        self.emit(Event::Exited {
+        let ended = match self.state.outcome {
+            Some(exit::START_TIMEOUT) => Ended::Timeout,
+            Some(exit::WATCHDOG) => Ended::Watchdog,
+            Some(_) => Ended::ExitCode,
+            None => Ended::from_status(code, signal),
+        };
+        self.last = Some(Last {
             code,
             signal,
-            pings: self.state.pings,
+            ended,
             exit,
         });
-        exit
     }
 
-    fn emit(&mut self, event: Event) {
+    pub(super) fn emit(&mut self, event: Event) {
         self.reporter.emit(&event);
     }
 }
