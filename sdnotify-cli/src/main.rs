@@ -37,6 +37,9 @@ fn main() -> std::process::ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // `sdnotify run …` is the supervisor; anything else is the drop-in systemd-notify (where a
     // first operand `run` would be an odd line to send).
+    if argv.get(1).is_some_and(|a| a == "ctl") {
+        return run::control::client(&argv[1..]);
+    }
     if argv.get(1).is_some_and(|a| a == "run") {
         return run::main(&argv[1..]);
     }

@@ -401,6 +401,12 @@ fn rows() -> Vec<(String, &'static str, String)> {
             None,
         ),
         (
+            "`sdnotify run --name=../x -- true`",
+            vec!["run", "--name=../x", "--", "true"],
+            None,
+        ),
+        ("`sdnotify ctl web dance`", vec!["ctl", "web", "dance"], None),
+        (
             "`sdnotify run -- /nonexistent`",
             vec!["run", "--", "/nonexistent"],
             None,

@@ -33,6 +33,10 @@ pub(crate) enum Event {
         burst: usize,
         interval: Duration,
     },
+    /// `sdnotify ctl` asked this.
+    ControlRequest {
+        request: &'static str,
+    },
     /// A socket handed to the service as descriptor `fd`.
     Listening {
         fd: i32,
@@ -135,6 +139,7 @@ impl Event {
             Event::Started { .. } => "started",
             Event::Ready { .. } => "ready",
             Event::Listening { .. } => "listening",
+            Event::ControlRequest { .. } => "control",
             Event::HandedBack { .. } => "handed-back",
             Event::Restarting { .. } => "restarting",
             Event::StartLimitHit { .. } => "start-limit-hit",
@@ -177,6 +182,7 @@ impl Event {
                 format!("started pid {pid}: {command} (NOTIFY_SOCKET={socket})")
             }
             Event::Ready { startup } => format!("READY after {}", secs(*startup)),
+            Event::ControlRequest { request } => format!("sdnotify ctl: {request}"),
             Event::HandedBack { names } => format!("fd store: {} descriptor(s) handed back ({})", names.len(), names.join(", ")),
             Event::Restarting {
                 reason,
@@ -263,6 +269,7 @@ impl Event {
                 field("socket", s(socket));
             }
             Event::Ready { startup } => field("startup_s", d(startup)),
+            Event::ControlRequest { request } => field("request", s(request)),
             Event::HandedBack { names } => {
                 let list: Vec<String> = names.iter().map(|n| s(n)).collect();
                 field("names", format!("[{}]", list.join(",")));

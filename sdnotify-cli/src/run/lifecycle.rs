@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
+use super::control::Control;
 use super::ending::Ending;
 use super::event::Event;
 use super::fdstore::Store;
@@ -37,7 +38,12 @@ pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
     let start = Instant::now();
     let reporter = Reporter::new(options.json, start).map_err(fail)?;
     let sockets = Sockets::open(&options.listen).map_err(|e| (exit::CANNOT_START, e))?;
+    let control = match &options.name {
+        Some(name) => Some(Control::bind(name).map_err(|e| (exit::CANNOT_START, e))?),
+        None => None,
+    };
     let mut supervisor = Supervisor::new(options, listener, reporter, sockets, Store::new(fdstore_max));
+    supervisor.control = control;
     for event in supervisor.sockets.events() {
         supervisor.emit(event);
     }
@@ -93,6 +99,12 @@ impl Supervisor {
             reporter,
             sockets,
             fdstore,
+            control: None,
+            clients: Vec::new(),
+            restart_requested: false,
+            status_text: None,
+            last_ping: None,
+            restarts: 0,
             // Until the first instance starts: no process is anybody's.
             first: Pid::current(),
             main: Pid::current(),
@@ -137,6 +149,8 @@ impl Supervisor {
         self.received_any = false;
         self.ending = Ending::new(self.options.kill_mode, self.options.timeout_stop);
         self.last = None;
+        self.status_text = None;
+        self.last_ping = None;
         Ok(())
     }
 
@@ -144,7 +158,9 @@ impl Supervisor {
     /// the exit code of `sdnotify run`.
     fn after_instance(&mut self, signals: &Signals, limit: &mut StartLimit) -> Option<u8> {
         let last = self.last?;
-        let restart = self.stop_requests == 0 && restart::restarts(self.options.restart, last.ended);
+        let requested = std::mem::take(&mut self.restart_requested);
+        let restart =
+            self.stop_requests == 0 && (requested || restart::restarts(self.options.restart, last.ended));
         if !restart {
             return Some(self.exited(last));
         }
@@ -157,8 +173,13 @@ impl Supervisor {
             });
             return Some(self.exited(last));
         }
+        self.restarts = self.restarts.saturating_add(1);
         self.emit(Event::Restarting {
-            reason: last.ended.reason(),
+            reason: if requested {
+                "was restarted on request"
+            } else {
+                last.ended.reason()
+            },
             code: last.code,
             signal: last.signal,
             after: delay,

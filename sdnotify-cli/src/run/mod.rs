@@ -1,6 +1,7 @@
 //! `sdnotify run [OPTIONS] -- CMD [ARGS…]`: a local supervisor that plays systemd's part.
 
 mod classify;
+pub(crate) mod control;
 mod duration;
 mod ending;
 mod escape;
@@ -9,6 +10,7 @@ mod fdstore;
 mod lifecycle;
 pub(crate) mod process;
 mod report;
+mod requests;
 mod restart;
 mod setup;
 mod sockets;
@@ -77,6 +79,8 @@ pub(crate) struct Options {
     /// `--fdstore-max` was given (not the default): a value that does not fit is an error.
     pub(crate) fdstore_max_given: bool,
     pub(crate) kill_mode: KillMode,
+    /// `--name`: reachable by `sdnotify ctl NAME`.
+    pub(crate) name: Option<String>,
     /// `--listen` and `--listen-datagram`, in order.
     pub(crate) listen: Vec<sockets::ListenSpec>,
     pub(crate) inherit_stdin: bool,
@@ -226,6 +230,19 @@ pub(crate) fn command() -> Command {
         )
         .arg(duration("start-limit-interval", "The start limit's window (StartLimitIntervalSec=)").default_value("10s"))
         .arg(
+            Arg::new("name")
+                .long("name")
+                .value_name("NAME")
+                .help("Answer `sdnotify ctl NAME status|reload|restart|stop` (same user or root)")
+                .value_parser(|s: &str| {
+                    if control::name_is_valid(s) {
+                        Ok(s.to_owned())
+                    } else {
+                        Err(format!("`{s}` is not a name: letters, digits and -_.@, at most 64"))
+                    }
+                }),
+        )
+        .arg(
             Arg::new("listen")
                 .long("listen")
                 .value_name("[NAME=]ADDRESS")
@@ -321,6 +338,7 @@ fn parse(argv: &[OsString]) -> Result<Options, clap::Error> {
             .unwrap_or(Duration::from_secs(10)),
         fdstore_max_given: m.value_source("fdstore-max") == Some(clap::parser::ValueSource::CommandLine),
         listen: listen_specs(&m),
+        name: m.get_one::<String>("name").cloned(),
         kill_mode: match text("kill-mode") {
             Some("mixed") => KillMode::Mixed,
             Some("process") => KillMode::Process,

@@ -324,17 +324,43 @@ impl State {
         if self.reload_at.is_some_and(|d| d <= now) {
             self.reload_at = None;
             if self.phase == Phase::Active {
-                let begin_usec =
-                    u64::try_from(sdnotify_runtime::monotonic_now().as_micros()).unwrap_or(u64::MAX);
-                self.phase = Phase::ReloadSignal { begin_usec };
-                self.reload_since = Some(now);
-                self.set_timer(now, self.timeouts.start);
-                fx.push(Effect::RequestReload(self.timeouts.reload_signal));
-                fx.push(Effect::Emit(Event::ReloadRequested {
-                    signal: self.timeouts.reload_signal.name,
-                    monotonic_usec: begin_usec,
-                }));
+                self.begin_reload(now, fx);
             }
+        }
+    }
+
+    /// A reload asked for now (`sdnotify ctl NAME reload`), as `systemctl reload` asks: only a
+    /// notify-reload service, and only while it is active.
+    pub(crate) fn reload_now(&mut self, now: Instant, fx: &mut Vec<Effect>) -> Result<(), &'static str> {
+        if self.service_type != ServiceType::NotifyReload {
+            return Err("the service is not --type=notify-reload: it has no reload");
+        }
+        if self.phase != Phase::Active {
+            return Err("the service is not active");
+        }
+        self.begin_reload(now, fx);
+        Ok(())
+    }
+
+    fn begin_reload(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+        let begin_usec = u64::try_from(sdnotify_runtime::monotonic_now().as_micros()).unwrap_or(u64::MAX);
+        self.phase = Phase::ReloadSignal { begin_usec };
+        self.reload_since = Some(now);
+        self.set_timer(now, self.timeouts.start);
+        fx.push(Effect::RequestReload(self.timeouts.reload_signal));
+        fx.push(Effect::Emit(Event::ReloadRequested {
+            signal: self.timeouts.reload_signal.name,
+            monotonic_usec: begin_usec,
+        }));
+    }
+
+    /// The phase's name, as `systemctl is-active` prints it.
+    pub(crate) fn active_state(&self) -> &'static str {
+        match self.phase {
+            Phase::Activating => "activating",
+            Phase::Active => "active",
+            Phase::ReloadSignal { .. } | Phase::ReloadNotify => "reloading",
+            Phase::Deactivating => "deactivating",
         }
     }
 

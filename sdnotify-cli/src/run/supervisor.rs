@@ -11,6 +11,7 @@ use sdnotify_runtime::manager::{Datagram, Listener};
 use sdnotify_runtime::Pid;
 
 use super::classify::{classify, Access, Decision, FdStore, Notice, Received, Sender};
+use super::control::{Client, Control};
 use super::ending::{self, Ending};
 use super::event::Event;
 use super::fdstore::Store;
@@ -36,6 +37,16 @@ pub(super) struct Supervisor {
     pub(super) reporter: Reporter,
     pub(super) sockets: Sockets,
     pub(super) fdstore: Store,
+    /// `--name`: the control socket, and the clients waiting for what they asked.
+    pub(super) control: Option<Control>,
+    pub(super) clients: Vec<Client>,
+    /// `sdnotify ctl NAME restart`: the instance stops and the next starts, whatever
+    /// `--restart=` says.
+    pub(super) restart_requested: bool,
+    /// What `status` tells: the last STATUS=, the last ping, how many restarts.
+    pub(super) status_text: Option<String>,
+    pub(super) last_ping: Option<Instant>,
+    pub(super) restarts: u32,
     // The instance:
     pub(super) state: State,
     pub(super) first: Pid,
@@ -80,6 +91,7 @@ impl Supervisor {
                 self.on_stop_request(signal);
             }
             self.receive_all();
+            self.serve_control();
             self.track_processes();
             let mut fx = Vec::new();
             self.state.check_deadlines(Instant::now(), &mut fx);
@@ -105,6 +117,8 @@ impl Supervisor {
         if let (Some(fd), None) = (&self.main_fd, &self.main_exit) {
             fds.push(PollFd::new(fd, PollFlags::IN));
         }
+        let control = self.control.as_ref().map(Control::fds).unwrap_or_default();
+        fds.extend(control.iter().map(|fd| PollFd::new(fd, PollFlags::IN)));
         // EINTR (a signal) is a wake-up like any other.
         let _ = poll(&mut fds, Some(&ts));
     }
@@ -293,7 +307,7 @@ impl Supervisor {
         self.apply(fx);
     }
 
-    fn on_stop_request(&mut self, signal: &'static str) {
+    pub(super) fn on_stop_request(&mut self, signal: &'static str) {
         self.stop_requests = self.stop_requests.saturating_add(1);
         if self.stop_requests == 1 {
             self.emit(Event::StopRequested { signal });
@@ -306,7 +320,7 @@ impl Supervisor {
         }
     }
 
-    fn apply(&mut self, effects: Vec<Effect>) {
+    pub(super) fn apply(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
                 Effect::Emit(event) => {
@@ -458,6 +472,7 @@ impl Supervisor {
 
     pub(super) fn emit(&mut self, event: Event) {
         self.reporter.emit(&event);
+        self.after_event(&event);
     }
 }
 
