@@ -25,9 +25,11 @@ pub(crate) fn print(what: &str) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The drop-in's command with `run` as a subcommand, as shells complete it.
+/// The drop-in's command with `run` and `ctl` as subcommands, as shells complete them.
 fn full_command() -> Command {
-    crate::args::command().subcommand(crate::run::command().name("run"))
+    crate::args::command()
+        .subcommand(crate::run::command().name("run"))
+        .subcommand(crate::run::control::command().name("ctl"))
 }
 
 fn man(out: &mut Vec<u8>) -> std::io::Result<()> {
@@ -42,6 +44,19 @@ fn man(out: &mut Vec<u8>) -> std::io::Result<()> {
         run_option(arg, out);
     }
     out.extend_from_slice(run_after_help().as_bytes());
+    out.extend_from_slice(CTL_INTRO.as_bytes());
+    for arg in crate::run::control::command().get_arguments() {
+        run_option(arg, out);
+    }
+    let ctl_help = crate::run::control::command()
+        .get_after_help()
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let _ = write!(
+        out,
+        ".PP\n{}\n",
+        roff_text(&ctl_help.lines().collect::<Vec<_>>().join(" "))
+    );
     out.extend_from_slice(SECTIONS.as_bytes());
     page.render_version_section(out)?;
     Ok(())
@@ -123,6 +138,12 @@ notification as an event, and enforces what systemd enforces: the start timeout,
 \fBNotifyAccess=\fR, the notify\-reload handshake, main\-process handover (\fBMAINPID=\fR,
 \fBMAINPIDFD=1\fR) to a live process of the service only, and ending every descendant by
 \fB\-\-kill\-mode\fR, as a cgroup would.
+";
+
+const CTL_INTRO: &str = r".SH SDNOTIFY CTL
+\fBsdnotify ctl\fR [\fB\-\-json\fR] \fINAME\fR \fBstatus\fR|\fBreload\fR|\fBrestart\fR|\fBstop\fR
+.PP
+Controls an \fBsdnotify run \-\-name\fR \fINAME\fR, as \fBsystemctl\fR controls a unit.
 ";
 
 const SECTIONS: &str = r#".SH EXIT STATUS

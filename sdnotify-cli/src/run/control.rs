@@ -224,37 +224,70 @@ fn peer_allowed(stream: &UnixStream) -> bool {
     peer.uid.is_root() || peer.uid == rustix::process::geteuid()
 }
 
-/// `sdnotify ctl NAME REQUEST [--json]`: asks the supervisor and prints its answer; the exit
+/// `sdnotify ctl`'s command line.
+pub(crate) fn command() -> clap::Command {
+    use clap::{Arg, ArgAction};
+    clap::Command::new("sdnotify ctl")
+        .about("Control an `sdnotify run --name NAME`: status, reload, restart or stop its service")
+        .override_usage("sdnotify ctl [--json] NAME status|reload|restart|stop")
+        .after_help(
+            "status answers at once and exits 0 when the service is active (or reloading), 3 otherwise\n\
+             (also when nothing answers to NAME), as systemctl is-active. reload, restart and stop\n\
+             answer when done: the reload finished, the new instance ready, the supervisor ended.\n\
+             The socket is $XDG_RUNTIME_DIR/sdnotify/NAME.ctl (/run/sdnotify/NAME.ctl for root without\n\
+             XDG_RUNTIME_DIR); only the same user, or root, is answered.",
+        )
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .help("Print the answer as one JSON object")
+                .action(ArgAction::SetTrue),
+        )
+        .arg(
+            Arg::new("name")
+                .value_name("NAME")
+                .help("The --name given to sdnotify run")
+                .required(true)
+                .value_parser(|s: &str| {
+                    if name_is_valid(s) {
+                        Ok(s.to_owned())
+                    } else {
+                        Err(format!(
+                            "`{s}` is not a name: letters, digits and -_.@, at most 64"
+                        ))
+                    }
+                }),
+        )
+        .arg(
+            Arg::new("request")
+                .value_name("REQUEST")
+                .help("What to do")
+                .required(true)
+                .value_parser(["status", "reload", "restart", "stop"]),
+        )
+}
+
+/// `sdnotify ctl [--json] NAME REQUEST`: asks the supervisor and prints its answer; the exit
 /// code is the answer's (for `status`: 0 when active, 3 otherwise, as `systemctl is-active`;
 /// also 3 for a name nothing answers to).
 pub(crate) fn client(argv: &[std::ffi::OsString]) -> std::process::ExitCode {
     use std::process::ExitCode;
-    let usage = "usage: sdnotify ctl NAME status|reload|restart|stop [--json]";
-    let words: Vec<String> = argv
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let json = words.iter().any(|w| w == "--json");
-    let words: Vec<&str> = words
-        .iter()
-        .map(String::as_str)
-        .filter(|w| *w != "--json")
-        .collect();
-    let (name, request) = match words.as_slice() {
-        [name, request] if name_is_valid(name) && Request::parse(request).is_some() => (*name, *request),
-        ["--help" | "-h"] => {
-            println!(
-                "{usage}\n\nControls an `sdnotify run --name NAME`: its socket is {}.",
-                socket_path("NAME").display()
-            );
-            return ExitCode::SUCCESS;
-        }
-        _ => {
-            eprintln!("sdnotify ctl: {usage}");
-            return ExitCode::from(2);
+    let matches = match command().try_get_matches_from(argv) {
+        Ok(matches) => matches,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    let json = matches.get_flag("json");
+    let name = matches
+        .get_one::<String>("name")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let request = matches
+        .get_one::<String>("request")
+        .map(String::as_str)
+        .unwrap_or_default();
     let path = socket_path(name);
     let not_running = |why: String| {
         let not_active = request == "status";

@@ -24,6 +24,8 @@ pub(crate) enum Event {
     /// The service ended and starts again after `after`.
     Restarting {
         reason: &'static str,
+        /// The how-manieth restart this is.
+        count: u32,
         code: Option<i32>,
         signal: Option<i32>,
         after: Duration,
@@ -186,6 +188,7 @@ impl Event {
             Event::HandedBack { names } => format!("fd store: {} descriptor(s) handed back ({})", names.len(), names.join(", ")),
             Event::Restarting {
                 reason,
+                count,
                 code,
                 signal,
                 after,
@@ -195,7 +198,7 @@ impl Event {
                     (None, Some(s)) => format!("signal {s}"),
                     _ => "unknown status".to_owned(),
                 };
-                format!("the service {reason} ({status}): restarting in {}", secs(*after))
+                format!("the service {reason} ({status}): restart #{count} in {}", secs(*after))
             }
             Event::StartLimitHit { burst, interval } => format!(
                 "start limit hit: {burst} starts within {}; no more restarts",
@@ -276,11 +279,13 @@ impl Event {
             }
             Event::Restarting {
                 reason,
+                count,
                 code,
                 signal,
                 after,
             } => {
                 field("reason", s(reason));
+                field("count", count.to_string());
                 field("code", code.map_or("null".to_owned(), |c| c.to_string()));
                 field("signal", signal.map_or("null".to_owned(), |c| c.to_string()));
                 field("after_s", d(after));

@@ -180,6 +180,7 @@ impl Supervisor {
             } else {
                 last.ended.reason()
             },
+            count: self.restarts,
             code: last.code,
             signal: last.signal,
             after: delay,
