@@ -35,7 +35,11 @@ fn pid_at(port: u16) -> u32 {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -64,7 +68,11 @@ fn socket_units_and_the_fd_store_keep_the_listener_across_restarts() {
         let service = format!("{unit}.service");
         assert!(manager.systemctl(&["restart", &service]).status.success());
         let second = pid_at(port);
-        assert_ne!(first, second, "systemd {}: a new instance on the socket unit's socket", manager.version);
+        assert_ne!(
+            first, second,
+            "systemd {}: a new instance on the socket unit's socket",
+            manager.version
+        );
         let _ = manager.systemctl(&["stop", &format!("{unit}.socket"), &service]);
 
         if manager.version < 254 {
@@ -97,7 +105,11 @@ fn socket_units_and_the_fd_store_keep_the_listener_across_restarts() {
         // The address is still held by the store: a new bind would fail; the new instance
         // answers because it took the stored socket by its name.
         let second = pid_at(port);
-        assert_ne!(first, second, "systemd {}: the stored socket, handed back", manager.version);
+        assert_ne!(
+            first, second,
+            "systemd {}: the stored socket, handed back",
+            manager.version
+        );
         let _ = manager.systemctl(&["stop", unit]);
     }
 }
