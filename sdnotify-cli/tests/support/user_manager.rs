@@ -114,11 +114,15 @@ fn layout() -> Result<Layout, String> {
     }
 }
 
+/// A name no other manager of this machine has: the pid, a per-process counter (two tests of one
+/// binary can read the same clock value) and the time.
 fn unique(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("{prefix}-{}-{nanos:x}", std::process::id())
+    format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
 }
 
 impl UserManager {
