@@ -16,13 +16,12 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use support::http::{fd_store_unit, free_port, get_pid, socket_unit};
 use support::units::managers;
 
 /// What the client saw.
@@ -34,14 +33,8 @@ struct Tally {
     pids: Vec<u32>,
 }
 
-/// `GET /` on 127.0.0.1:`port`: the answering pid.
 fn get(port: u16) -> Option<u32> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    stream.write_all(b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split("\r\n\r\n").nth(1)?.trim().parse().ok()
+    get_pid(port).ok()
 }
 
 /// Sends requests without pause until told to stop.
@@ -64,14 +57,6 @@ fn client(port: u16) -> (Arc<AtomicBool>, std::thread::JoinHandle<Tally>) {
         tally
     });
     (stop, handle)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
@@ -160,30 +145,12 @@ fn main() {
             let version = manager.version;
             // A socket unit: the manager holds the listening socket.
             let port = free_port();
-            let unit = "sdnotify-zd-socket";
-            let out = manager.systemd_run(&[
-                "--unit",
-                unit,
-                "--socket-property",
-                &format!("ListenStream=127.0.0.1:{port}"),
-                "--socket-property",
-                "FileDescriptorName=http",
-                "-p",
-                "Type=notify",
-                // Ten restarts in a few seconds: past the default start limit.
-                "-p",
-                "StartLimitIntervalSec=0",
-                "--",
-                &server,
-                "127.0.0.1:1",
-            ]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            let service = format!("{unit}.service");
+            let service = socket_unit(&manager, "sdnotify-zd-socket", port, &server);
             let tally = measure(port, restarts, || {
                 let out = manager.systemctl(&["restart", &service]);
                 assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             });
-            let _ = manager.systemctl(&["stop", &format!("{unit}.socket"), &service]);
+            let _ = manager.systemctl(&["stop", "sdnotify-zd-socket.socket", &service]);
             row(
                 &rows,
                 &format!("systemd {version}: .socket unit, systemctl restart"),
@@ -200,22 +167,7 @@ fn main() {
             }
             let port = free_port();
             let unit = "sdnotify-zd-store.service";
-            let out = manager.systemd_run(&[
-                "--unit",
-                unit,
-                "-p",
-                "Type=notify",
-                "-p",
-                "FileDescriptorStoreMax=1",
-                "-p",
-                "FileDescriptorStorePreserve=restart",
-                "-p",
-                "StartLimitIntervalSec=0",
-                "--",
-                &server,
-                &format!("127.0.0.1:{port}"),
-            ]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            fd_store_unit(&manager, unit, port, &server);
             let tally = measure(port, restarts, || {
                 let out = manager.systemctl(&["restart", unit]);
                 assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

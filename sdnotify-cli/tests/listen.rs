@@ -9,6 +9,7 @@ use std::io::Write;
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
+use support::http::free_port;
 use support::supervised::run;
 use support::units::{managers, output};
 
@@ -87,15 +88,6 @@ fn describe(raw: i32, fd: BorrowedFd<'_>) -> String {
         "fd {raw}: {domain} {ty} listening={listening} cloexec={cloexec} nonblock={nonblock} \
          reuseaddr={reuseaddr} v6only={v6only} passcred={passcred}"
     )
-}
-
-/// A free port on 127.0.0.1 (bound and released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The dump under `sdnotify run` with `options`.

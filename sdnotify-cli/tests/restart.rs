@@ -4,14 +4,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::http::{free_port, get_pid as get};
 use support::supervised::{command, run};
 
 fn reasons(events: &[Value], name: &str) -> Vec<String> {
@@ -94,34 +94,12 @@ fn a_stop_request_is_never_followed_by_a_restart() {
     assert!(!rest.iter().any(|l| l.contains("\"restarting\"")), "{rest:?}");
 }
 
-/// `GET /` on 127.0.0.1:`port`: the pid in the response, or why it failed.
-fn get(port: u16) -> Result<u32, String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")
-        .map_err(|e| e.to_string())?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
-    response
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|body| body.trim().parse().ok())
-        .ok_or_else(|| format!("not an answer: {response:?}"))
-}
-
 #[test]
 fn restarts_keep_the_socket_and_hand_the_store_back_so_no_request_is_refused() {
     let Some(server) = support::example("zero_downtime") else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut child = command(
         &[
             &format!("--listen=http=127.0.0.1:{port}"),

@@ -6,40 +6,22 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use support::example;
+use support::http::{fd_store_unit, free_port, get_pid, socket_unit};
 use support::units::managers;
 
-/// `GET /` on 127.0.0.1:`port`, retried for a few seconds (the unit may still be starting): the
-/// answering pid.
+/// The pid answering on `port`, retried for a few seconds (the unit may still be starting).
 fn pid_at(port: u16) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let answer = (|| {
-            let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-            stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-            stream.write_all(b"GET / HTTP/1.0\r\nHost: t\r\n\r\n").ok()?;
-            let mut response = String::new();
-            stream.read_to_string(&mut response).ok()?;
-            response.split("\r\n\r\n").nth(1)?.trim().parse().ok()
-        })();
-        if let Some(pid) = answer {
-            return pid;
+        match get_pid(port) {
+            Ok(pid) => return pid,
+            Err(e) => assert!(Instant::now() < deadline, "nothing answered on port {port}: {e}"),
         }
-        assert!(Instant::now() < deadline, "nothing answered on port {port}");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -49,23 +31,8 @@ fn socket_units_and_the_fd_store_keep_the_listener_across_restarts() {
     };
     for manager in managers("socket_units_and_the_fd_store_keep_the_listener_across_restarts") {
         let port = free_port();
-        let unit = "sdnotify-zd-socket";
-        let out = manager.systemd_run(&[
-            "--unit",
-            unit,
-            "--socket-property",
-            &format!("ListenStream=127.0.0.1:{port}"),
-            "--socket-property",
-            "FileDescriptorName=http",
-            "-p",
-            "Type=notify",
-            "--",
-            &server,
-            "127.0.0.1:1",
-        ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let service = socket_unit(&manager, "sdnotify-zd-socket", port, &server);
         let first = pid_at(port);
-        let service = format!("{unit}.service");
         assert!(manager.systemctl(&["restart", &service]).status.success());
         let second = pid_at(port);
         assert_ne!(
@@ -73,7 +40,7 @@ fn socket_units_and_the_fd_store_keep_the_listener_across_restarts() {
             "systemd {}: a new instance on the socket unit's socket",
             manager.version
         );
-        let _ = manager.systemctl(&["stop", &format!("{unit}.socket"), &service]);
+        let _ = manager.systemctl(&["stop", "sdnotify-zd-socket.socket", &service]);
 
         if manager.version < 254 {
             support::user_manager::say(&format!(
@@ -84,20 +51,7 @@ fn socket_units_and_the_fd_store_keep_the_listener_across_restarts() {
         }
         let port = free_port();
         let unit = "sdnotify-zd-store.service";
-        let out = manager.systemd_run(&[
-            "--unit",
-            unit,
-            "-p",
-            "Type=notify",
-            "-p",
-            "FileDescriptorStoreMax=1",
-            "-p",
-            "FileDescriptorStorePreserve=restart",
-            "--",
-            &server,
-            &format!("127.0.0.1:{port}"),
-        ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        fd_store_unit(&manager, unit, port, &server);
         let first = pid_at(port);
         let stored = manager.show(unit, &["NFileDescriptorStore"]);
         assert_eq!(stored["NFileDescriptorStore"], "1", "{stored:?}");

@@ -1,6 +1,7 @@
 //! Test support shared by the CLI's integration tests.
 #![allow(unreachable_pub, dead_code)]
 
+pub mod http;
 pub mod supervised;
 pub mod units;
 pub mod user_manager;
