@@ -13,6 +13,7 @@ mod report;
 mod requests;
 mod restart;
 mod setup;
+mod signals;
 mod sockets;
 mod state;
 mod supervisor;

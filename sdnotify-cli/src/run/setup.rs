@@ -1,11 +1,8 @@
-//! What the supervisor sets up before its loop: the socket's private directory, the signals it
-//! reacts to, and the service's command line and environment.
+//! What the supervisor sets up before its loop: the socket's private directory, the fd store's
+//! size, and the service's command line and environment.
 
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use sdnotify_runtime::manager::Listener;
 
@@ -43,63 +40,6 @@ impl PrivateDir {
 impl Drop for PrivateDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Signals the loop reacts to, set by signal-hook's handlers.
-pub(crate) struct Signals {
-    stop: Arc<AtomicBool>,
-    stop_name: [Arc<AtomicBool>; 4],
-    pub(crate) wake: UnixStream,
-}
-
-const STOP_SIGNALS: [(i32, &str); 4] = [
-    (signal_hook::consts::SIGTERM, "SIGTERM"),
-    (signal_hook::consts::SIGINT, "SIGINT"),
-    (signal_hook::consts::SIGHUP, "SIGHUP"),
-    (signal_hook::consts::SIGQUIT, "SIGQUIT"),
-];
-
-impl Signals {
-    /// SIGTERM, SIGINT, SIGHUP and SIGQUIT stop the service (each would otherwise end the
-    /// supervisor and orphan it); SIGCHLD wakes the loop.
-    pub(crate) fn register() -> std::io::Result<Signals> {
-        let (wake, wake_write) = UnixStream::pair()?;
-        wake.set_nonblocking(true)?;
-        wake_write.set_nonblocking(true)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_name = [(); 4].map(|()| Arc::new(AtomicBool::new(false)));
-        for ((signal, _), flag) in STOP_SIGNALS.iter().zip(&stop_name) {
-            signal_hook::flag::register(*signal, Arc::clone(flag))?;
-            signal_hook::flag::register(*signal, Arc::clone(&stop))?;
-            signal_hook::low_level::pipe::register(*signal, wake_write.try_clone()?)?;
-        }
-        signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, wake_write)?;
-        Ok(Signals {
-            stop,
-            stop_name,
-            wake,
-        })
-    }
-
-    pub(crate) fn take_stop(&self) -> Option<&'static str> {
-        if !self.stop.swap(false, Ordering::Relaxed) {
-            return None;
-        }
-        let named = STOP_SIGNALS
-            .iter()
-            .zip(&self.stop_name)
-            .find(|(_, flag)| flag.swap(false, Ordering::Relaxed));
-        Some(named.map_or("a stop signal", |((_, name), _)| name))
-    }
-
-    pub(crate) fn drain(&self) {
-        let mut buf = [0u8; 64];
-        while let Ok(n) = std::io::Read::read(&mut &self.wake, &mut buf) {
-            if n == 0 {
-                break;
-            }
-        }
     }
 }
 

@@ -17,7 +17,7 @@ use super::event::Event;
 use super::fdstore::Store;
 use super::report::Reporter;
 use super::restart::Ended;
-use super::setup::Signals;
+use super::signals::Signals;
 use super::sockets::Sockets;
 use super::state::{Effect, Phase, State};
 use super::{exit, process, Options, ReloadSignal};
@@ -89,6 +89,9 @@ impl Supervisor {
             signals.drain();
             if let Some(signal) = signals.take_stop() {
                 self.on_stop_request(signal);
+            }
+            for (signal, name) in signals.take_forwarded() {
+                self.forward(signal, name);
             }
             self.receive_all();
             self.serve_control();
@@ -383,6 +386,18 @@ impl Supervisor {
             )));
         }
         closed > 0
+    }
+
+    /// A signal `sdnotify run` has no meaning for, passed on to the main process (tini's way).
+    fn forward(&mut self, signal: Signal, name: &'static str) {
+        if self.main_exit.is_some() {
+            return;
+        }
+        match ending::signal_main(self.main, signal, name) {
+            Ok(Some(event)) => self.emit(event),
+            Ok(None) => {}
+            Err(e) => self.emit(Event::Warning(format!("cannot forward {name}: {e}"))),
+        }
     }
 
     fn request_reload(&mut self, reload: ReloadSignal) {
