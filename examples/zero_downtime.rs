@@ -2,10 +2,12 @@
 //! named `http` that systemd passes (a `.socket` unit, or the fd store after a restart), else
 //! binds the address given as its first argument; puts the socket in the fd store, so the
 //! next instance gets the same one back while connections wait in its backlog; sends READY=1
-//! once the socket is in hand; answers `GET /` with its pid; and on SIGTERM stops accepting,
-//! answers the connections it took last (a graceful shutdown alone would close one whose
-//! request it has not read yet) and finishes the requests under way before it exits. What it
-//! did not accept waits in the socket's backlog for the next instance.
+//! once the socket is in hand; answers `GET /` with its pid; and on SIGTERM (STOPPING=1 goes out
+//! at once, `sdnotify::shutdown_requested()`) stops accepting, answers the connections it took
+//! last (a graceful shutdown alone would close one whose request it has not read yet) and
+//! finishes the requests under way before it exits. What it did not accept waits in the
+//! socket's backlog for the next instance. `ZD_DRAIN_MS` sets how long the last connections get
+//! (250 ms).
 //!
 //! ```text
 //! cargo run --example zero_downtime 127.0.0.1:8080        # alone
@@ -22,12 +24,14 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 /// How long the connections accepted last get to send their request before the graceful
-/// shutdown closes idle ones.
-const LAST_REQUESTS: Duration = Duration::from_millis(250);
+/// shutdown closes idle ones (`ZD_DRAIN_MS`).
+fn last_requests() -> Duration {
+    let millis = std::env::var("ZD_DRAIN_MS").ok().and_then(|v| v.parse().ok());
+    Duration::from_millis(millis.unwrap_or(250))
+}
 
 #[sdnotify::main]
 #[tokio::main(flavor = "current_thread")]
@@ -35,6 +39,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    // SIGTERM and SIGINT are caught from here on (before READY=1); it resolves on the first.
+    let shutdown = sdnotify::shutdown_requested();
     let listener = sdnotify::init! {
         let listener = sdnotify::activation::tcp_listener_or_bind("http", &*address)?;
         // Kept by the manager while this instance restarts (where its store is enabled).
@@ -50,13 +56,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let pid = std::process::id();
     let app = Router::new().route("/", get(move || async move { format!("{pid}\n") }));
-    let mut terminate = signal(SignalKind::terminate())?;
     let (stop, stopped) = watch::channel(false);
+    let drain = last_requests();
     axum::serve(UntilStopped { listener, stopped }, app)
         .with_graceful_shutdown(async move {
-            terminate.recv().await;
+            // SIGTERM or SIGINT: STOPPING=1 has gone out; the manager shows `deactivating`.
+            shutdown.await;
             let _ = stop.send(true);
-            tokio::time::sleep(LAST_REQUESTS).await;
+            tokio::time::sleep(drain).await;
         })
         .await?;
     Ok(())

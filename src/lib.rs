@@ -83,7 +83,15 @@ pub use sdnotify_macros::main;
 
 mod outbox;
 mod reload;
+/// SIGTERM and SIGINT as a shutdown the program waits for: Linux does the work; elsewhere the
+/// signals keep their default action.
+#[cfg_attr(not(target_os = "linux"), path = "shutdown_elsewhere.rs")]
+mod shutdown;
+#[cfg(target_os = "linux")]
+mod waiting;
 mod watchdog_thread;
+
+pub use shutdown::{shutdown_pending, shutdown_requested, wait_shutdown, ShutdownRequest};
 
 pub use reload::{
     reload, reload_async, reload_request, reload_requested, wait_reload_request, wait_reload_request_timeout,

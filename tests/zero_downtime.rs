@@ -36,7 +36,9 @@ fn start(passed: Option<&OwnedFd>, arg: &str) -> (Reap, Listener) {
         .arg(example("zero_downtime"))
         .arg(arg);
     sdnotify::env::scrub(&mut cmd);
-    cmd.env("NOTIFY_SOCKET", receiver.address()).stdout(Stdio::null());
+    cmd.env("NOTIFY_SOCKET", receiver.address())
+        .env("ZD_DRAIN_MS", "1000")
+        .stdout(Stdio::null());
     if let Some(fd) = passed {
         cmd.env("LISTEN_FDS", "1").env("LISTEN_FDNAMES", "http");
         let raw = fd.as_raw_fd();
@@ -89,8 +91,22 @@ fn the_passed_socket_is_served_stored_and_kept_until_a_graceful_end() {
     let pid = libc::pid_t::try_from(child.0.id()).unwrap();
     // SAFETY: kill has no memory-safety preconditions; `pid` is our child's.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    assert!(child.0.wait().unwrap().success(), "a graceful end exits 0");
+    // STOPPING=1 the moment the signal arrives, while the last connections drain (1 s).
     assert_eq!(receiver.recv().unwrap().bytes(), b"STOPPING=1");
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "STOPPING=1 came before the end"
+    );
+    assert!(child.0.wait().unwrap().success(), "a graceful end exits 0");
+    receiver
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let more = receiver.recv();
+    assert!(
+        more.is_err(),
+        "one STOPPING=1 only: {:?}",
+        more.map(|d| d.bytes().to_vec())
+    );
 }
 
 #[test]

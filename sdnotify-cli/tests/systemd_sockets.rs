@@ -67,3 +67,56 @@ fn socket_units_and_the_fd_store_keep_the_listener_across_restarts() {
         let _ = manager.systemctl(&["stop", unit]);
     }
 }
+
+/// A SIGTERM to the service (from outside systemd: `kill`, a container runtime) makes
+/// `shutdown_requested()` send STOPPING=1 at once: the unit is `deactivating` while the service
+/// drains for 2 s, then `inactive` with Result=success.
+#[test]
+fn stopping_is_sent_the_moment_sigterm_arrives() {
+    let Some(server) = example("zero_downtime") else {
+        return;
+    };
+    for manager in managers("stopping_is_sent_the_moment_sigterm_arrives") {
+        let port = free_port();
+        let unit = "sdnotify-zd-drain.service";
+        let out = manager.systemd_run(&[
+            "--unit",
+            unit,
+            "-p",
+            "Type=notify",
+            "-E",
+            "ZD_DRAIN_MS=2000",
+            "--",
+            &server,
+            &format!("127.0.0.1:{port}"),
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let pid = pid_at(port);
+        let signalled = Instant::now();
+        let target = rustix::process::Pid::from_raw(pid as i32).unwrap();
+        rustix::process::kill_process(target, rustix::process::Signal::TERM).unwrap();
+        let props = ["ActiveState", "SubState", "Result", "MainPID"];
+        let draining = manager.wait_for(unit, &props, Duration::from_secs(2), |p| {
+            p["ActiveState"] == "deactivating"
+        });
+        assert_eq!(
+            draining["ActiveState"], "deactivating",
+            "systemd {}: {draining:?}",
+            manager.version
+        );
+        assert!(
+            signalled.elapsed() < Duration::from_millis(1500),
+            "while it drains"
+        );
+        assert_eq!(draining["MainPID"], pid.to_string(), "the service still runs");
+        let ended = manager.wait_for(unit, &props, Duration::from_secs(10), |p| {
+            matches!(p["ActiveState"].as_str(), "inactive" | "failed")
+        });
+        assert_eq!(
+            (ended["ActiveState"].as_str(), ended["Result"].as_str()),
+            ("inactive", "success"),
+            "systemd {}: {ended:?}",
+            manager.version
+        );
+    }
+}

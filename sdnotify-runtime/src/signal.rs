@@ -105,28 +105,47 @@ fn is_valid(signal: c_int) -> bool {
     (1..=realtime().1).contains(&signal)
 }
 
-/// Signals as requests, for the `sdnotify` facade's `reload = "SIG…"` option (Linux only; not
-/// public API, no stability promised). The handler sets a flag and wakes this process's
-/// waiters, then calls the handler installed before it.
+/// Signals as requests, for the `sdnotify` facade's `reload = "SIG…"` option and its shutdown
+/// future (Linux only; not public API, no stability promised). The handler sets the flag of
+/// the request its signal stands for, wakes this process's waiters, then calls the handler
+/// installed before it.
 #[doc(hidden)]
 #[cfg(target_os = "linux")]
 pub mod __requests {
     use std::io;
     use std::os::raw::c_int;
 
-    /// Makes `signal` a request from now on (one signal per process).
-    pub fn watch(signal: c_int) -> io::Result<()> {
-        crate::sys::watch(signal)
+    /// What a signal can stand for.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// `reload = "SIG…"`.
+        Reload,
+        /// SIGTERM and SIGINT, once the program asks for them.
+        Shutdown,
     }
 
-    /// Takes the pending request, if there is one.
-    pub fn take() -> bool {
-        crate::sys::take_request()
+    impl Kind {
+        fn slot(self) -> usize {
+            match self {
+                Kind::Reload => 0,
+                Kind::Shutdown => 1,
+            }
+        }
     }
 
-    /// Forgets a pending request.
-    pub fn clear() {
-        crate::sys::clear_request()
+    /// Makes `signal` a request of `kind` from now on (one kind per signal).
+    pub fn watch(signal: c_int, kind: Kind) -> io::Result<()> {
+        crate::sys::watch(signal, kind.slot())
+    }
+
+    /// Takes the pending request of `kind`, if there is one.
+    pub fn take(kind: Kind) -> bool {
+        crate::sys::take_request(kind.slot())
+    }
+
+    /// Forgets a pending request of `kind`.
+    pub fn clear(kind: Kind) {
+        crate::sys::clear_request(kind.slot())
     }
 
     /// Makes this process ready to be woken (its own wake pipe): call it before looking at
@@ -135,7 +154,8 @@ pub mod __requests {
         crate::sys::prepare_wake()
     }
 
-    /// Blocks until a request arrives in this process (or one arrived since the last return).
+    /// Blocks until a request of any kind arrives in this process (or one arrived since the
+    /// last return).
     pub fn wait_wake() -> io::Result<()> {
         crate::sys::wait_wake()
     }

@@ -1,6 +1,7 @@
-//! A signal turned into a request: the handler sets a flag and writes one byte to this
-//! process's wake pipe, both async-signal-safe, then calls the handler that was there before
-//! (tokio's, through signal-hook-registry, which in turn calls ours when it comes second).
+//! Signals turned into requests: the handler sets the flag of the request its signal stands for
+//! (a reload, a shutdown) and writes one byte to this process's wake pipe, both
+//! async-signal-safe, then calls the handler that was there before (tokio's, through
+//! signal-hook-registry, which in turn calls ours when it comes second).
 //!
 //! The wake pipe belongs to one process: after `fork(2)` the child's first wait makes its own
 //! (the handler writes to whichever is published), so a request sent to a process wakes that
@@ -11,19 +12,30 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, RawFd};
 use std::os::raw::{c_int, c_void};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::{check, retry};
 
-/// Set by the handler, taken by whoever serves the request.
-static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Signal numbers go up to 64 (SIGRTMAX) on Linux.
+const SIGNALS: usize = 65;
 
-/// The signal handled, 0 before one is.
-static SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// How many kinds of request there are (see `signal::__requests`).
+pub(crate) const SLOTS: usize = 2;
 
-/// The handler that was installed before ours, called after ours.
-static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
+/// Set by the handler, taken by whoever serves the request; one per kind.
+static REQUESTED: [AtomicBool; SLOTS] = [AtomicBool::new(false), AtomicBool::new(false)];
+
+// Array initializers: each element is a fresh value (`[const { … }; N]` needs Rust 1.79).
+#[allow(clippy::declare_interior_mutable_const)]
+const NONE: AtomicU8 = AtomicU8::new(0);
+/// For each signal, the kind of request it stands for, plus one (0: not ours).
+static SLOT_OF: [AtomicU8; SIGNALS] = [NONE; SIGNALS];
+
+#[allow(clippy::declare_interior_mutable_const)]
+const UNSET: OnceLock<libc::sigaction> = OnceLock::new();
+/// For each signal, the handler that was installed before ours, called after ours.
+static PREVIOUS: [OnceLock<libc::sigaction>; SIGNALS] = [UNSET; SIGNALS];
 
 /// The write end of the wake pipe of the process that published it (-1: none yet).
 static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
@@ -31,15 +43,20 @@ static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
 /// Its read end, and the process it was made in.
 static WAKE: Mutex<Option<(u32, RawFd)>> = Mutex::new(None);
 
-/// Installs the handler for `signal`; one signal per process, once.
-pub(crate) fn watch(signal: c_int) -> io::Result<()> {
-    if SIGNAL
-        .compare_exchange(0, signal, Ordering::AcqRel, Ordering::Acquire)
+/// Makes `signal` a request of kind `slot` (one kind per signal, installed once).
+pub(crate) fn watch(signal: c_int, slot: usize) -> io::Result<()> {
+    let index = usize::try_from(signal)
+        .ok()
+        .filter(|&i| (1..SIGNALS).contains(&i) && slot < SLOTS)
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let marker = u8::try_from(slot + 1).unwrap_or(u8::MAX);
+    if SLOT_OF[index]
+        .compare_exchange(0, marker, Ordering::AcqRel, Ordering::Acquire)
         .is_err()
     {
         return Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
-            "a request signal is installed already",
+            "this signal is handled already",
         ));
     }
     // SAFETY: sigaction is plain data; all-zero is a valid value to fill in.
@@ -58,18 +75,22 @@ pub(crate) fn watch(signal: c_int) -> io::Result<()> {
     check(unsafe { libc::sigaction(signal, &action, &mut previous) })?;
     // A signal between the swap and this line is handled, not chained: harmless, the previous
     // action is the default one at the start of `main`, where this runs.
-    let _ = PREVIOUS.set(previous);
+    let _ = PREVIOUS[index].set(previous);
     Ok(())
 }
 
-/// Takes the pending request, if there is one.
-pub(crate) fn take_request() -> bool {
-    REQUESTED.swap(false, Ordering::AcqRel)
+/// Takes the pending request of kind `slot`, if there is one.
+pub(crate) fn take_request(slot: usize) -> bool {
+    REQUESTED
+        .get(slot)
+        .is_some_and(|flag| flag.swap(false, Ordering::AcqRel))
 }
 
-/// Forgets a pending request.
-pub(crate) fn clear_request() {
-    REQUESTED.store(false, Ordering::Release);
+/// Forgets a pending request of kind `slot`.
+pub(crate) fn clear_request(slot: usize) {
+    if let Some(flag) = REQUESTED.get(slot) {
+        flag.store(false, Ordering::Release);
+    }
 }
 
 /// Makes this process's wake pipe, if it has none of its own yet: from then on every request
@@ -123,7 +144,11 @@ extern "C" fn on_signal(signal: c_int, info: *mut libc::siginfo_t, context: *mut
     let errno = unsafe { libc::__errno_location() };
     // SAFETY: as above.
     let saved = unsafe { *errno };
-    REQUESTED.store(true, Ordering::SeqCst);
+    let index = usize::try_from(signal).unwrap_or(0);
+    let slot = SLOT_OF.get(index).map_or(0, |s| s.load(Ordering::Acquire));
+    if let Some(flag) = usize::from(slot).checked_sub(1).and_then(|s| REQUESTED.get(s)) {
+        flag.store(true, Ordering::SeqCst);
+    }
     let fd = WAKE_WRITE.load(Ordering::Acquire);
     if fd >= 0 {
         // SAFETY: a published write end is never closed; one byte from a static. A full pipe
@@ -132,7 +157,9 @@ extern "C" fn on_signal(signal: c_int, info: *mut libc::siginfo_t, context: *mut
     }
     // SAFETY: as above.
     unsafe { *errno = saved };
-    let Some(previous) = PREVIOUS.get() else { return };
+    let Some(previous) = PREVIOUS.get(index).and_then(OnceLock::get) else {
+        return;
+    };
     let handler = previous.sa_sigaction;
     if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
         return;
