@@ -126,7 +126,7 @@ pub mod __private;
 macro_rules! init {
     ($($body:tt)*) => {
         ::core::compile_error! {
-            "`sdnotify::init!` must be a statement in the body of a function annotated with `#[sdnotify::main]`"
+            "`sdnotify::init!` must be a statement at the top level of the body of a function annotated with `#[sdnotify::main]` (not inside a nested block, `if`, loop or closure)"
         }
     };
 }

@@ -26,6 +26,26 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#errors #item);
         }
     };
+    if let (true, Some(span), false) = (func.is_async, func.async_span, func.executor) {
+        if func.name == "main" {
+            push(Error::new(
+                span,
+                "`#[sdnotify::main]` on `async fn main` needs an executor to run it: add \
+                 `#[tokio::main]` (or your executor's attribute) below `#[sdnotify::main]`",
+            ));
+        }
+    }
+    if options.reload.is_none() {
+        if let Some((span, name)) = reload_api_use(&func.body.stream(), &options.crate_path) {
+            push(Error::new(
+                span,
+                format!(
+                    "`{name}()` without a reload signal: no reload request can come; add the \
+                     option, e.g. `#[sdnotify::main(reload = \"SIGHUP\")]`"
+                ),
+            ));
+        }
+    }
     let mut inits = Vec::new();
     let mut in_closures = Vec::new();
     let body = rewrite_init(
@@ -205,6 +225,45 @@ impl Scanner<'_> {
         }
         changed.then(|| out.into_iter().collect())
     }
+}
+
+/// A call of the reload API among the body's top-level statements (the shallow scan sees no
+/// further; a call deeper in is reported once at run time): its span and name. `reload` and
+/// `reload_async` count only with the crate's path, as a program may have its own.
+fn reload_api_use(body: &TokenStream, krate: &TokenStream) -> Option<(Span, String)> {
+    const OURS: [&str; 4] = [
+        "reload_requested",
+        "wait_reload_request",
+        "wait_reload_request_timeout",
+        "reload_request",
+    ];
+    const WITH_PATH: [&str; 2] = ["reload", "reload_async"];
+    let crate_name = krate
+        .clone()
+        .into_iter()
+        .filter_map(|tt| match tt {
+            TokenTree::Ident(i) => Some(i.to_string()),
+            _ => None,
+        })
+        .last()
+        .unwrap_or_else(|| "sdnotify".to_owned());
+    let tokens: Vec<TokenTree> = body.clone().into_iter().collect();
+    for (i, tt) in tokens.iter().enumerate() {
+        let TokenTree::Ident(ident) = tt else { continue };
+        // Calls only: an identifier followed by `( … )`.
+        if !matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+        {
+            continue;
+        }
+        let name = ident.to_string();
+        let pathed = i >= 3
+            && matches!(&tokens[i - 1], TokenTree::Punct(p) if p.as_char() == ':')
+            && matches!(&tokens[i - 3], TokenTree::Ident(c) if *c == crate_name);
+        if OURS.contains(&name.as_str()) || (pathed && WITH_PATH.contains(&name.as_str())) {
+            return Some((ident.span(), name));
+        }
+    }
+    None
 }
 
 /// A `|` in the statement so far: the `init!` is in a closure's body (or after `||`).

@@ -10,6 +10,13 @@ pub(crate) struct MainFn {
     /// Everything before the body: attributes, visibility, qualifiers, `fn`, name, signature.
     pub(crate) head: Vec<TokenTree>,
     pub(crate) is_async: bool,
+    /// Where `async` is, for an error about it.
+    pub(crate) async_span: Option<Span>,
+    /// The function's name.
+    pub(crate) name: Ident,
+    /// Another attribute naming a `main` (`#[tokio::main]`, `#[async_std::main]`, …): an
+    /// executor that runs an `async fn main`.
+    pub(crate) executor: bool,
     /// The tokens after `->`, if any.
     pub(crate) ret: Option<TokenStream>,
     pub(crate) body: Group,
@@ -26,7 +33,15 @@ pub(crate) fn scan(item: TokenStream) -> Result<MainFn, Error> {
     let first_span = tokens.first().map_or_else(Span::call_site, TokenTree::span);
     let mut fn_at = None;
     let mut is_async = false;
+    let mut async_span = None;
+    let mut executor = false;
     for (i, tt) in tokens.iter().enumerate() {
+        if let TokenTree::Group(attribute) = tt {
+            let is_attribute = i > 0 && matches!(&tokens[i - 1], TokenTree::Punct(p) if p.as_char() == '#');
+            if is_attribute && attribute.delimiter() == Delimiter::Bracket {
+                executor |= names_main(attribute.stream());
+            }
+        }
         if let TokenTree::Ident(ident) = tt {
             if ident == "fn" {
                 fn_at = Some(i);
@@ -34,6 +49,7 @@ pub(crate) fn scan(item: TokenStream) -> Result<MainFn, Error> {
             }
             if ident == "async" {
                 is_async = true;
+                async_span = Some(ident.span());
             }
             if ident == "struct" || ident == "enum" || ident == "mod" || ident == "impl" || ident == "trait" {
                 return Err(not_a_fn(ident.span()));
@@ -66,9 +82,21 @@ pub(crate) fn scan(item: TokenStream) -> Result<MainFn, Error> {
     Ok(MainFn {
         head,
         is_async,
+        async_span,
+        name,
+        executor,
         ret,
         body,
     })
+}
+
+/// Whether an attribute's path ends in `main` (`tokio::main`, `main`, …), before its arguments.
+fn names_main(attribute: TokenStream) -> bool {
+    let path: Vec<TokenTree> = attribute
+        .into_iter()
+        .take_while(|tt| !matches!(tt, TokenTree::Group(_)))
+        .collect();
+    matches!(path.last(), Some(TokenTree::Ident(last)) if last == "main")
 }
 
 fn params_error(name: &Ident, params: &Group) -> Error {

@@ -31,8 +31,9 @@ pub(crate) fn install(name: &str) -> io::Result<()> {
     waiting::install(Kind::Reload, signal)
 }
 
-/// Takes the pending request, if there is one.
+/// Takes the pending request, if there is one; without the option, says once that none comes.
 pub(crate) fn take() -> bool {
+    report_if_none_can_come();
     waiting::take(Kind::Reload)
 }
 
@@ -44,7 +45,7 @@ pub(crate) fn clear() {
 /// Blocks until a request is pending and takes it; `false` when `timeout` passed first.
 pub(crate) fn wait(timeout: Option<Duration>) -> bool {
     report_if_none_can_come();
-    waiting::wait(Kind::Reload, timeout, take)
+    waiting::wait(Kind::Reload, timeout, || waiting::take(Kind::Reload))
 }
 
 /// Registers `waker` under `id` to be woken by the next request.
@@ -61,8 +62,8 @@ pub(crate) use crate::waiting::{next_id, unregister};
 fn report_if_none_can_come() {
     if !waiting::is_installed(Kind::Reload) && !NEVER_REPORTED.swap(true, Ordering::Relaxed) {
         report(format_args!(
-            "waiting for a reload request, but none can come: #[sdnotify::main] has no \
-             `reload = \"SIG…\"` option"
+            "a reload request is looked for, but none can come: #[sdnotify::main] has no \
+             `reload = \"SIG…\"` option (so reload_requested() is always false)"
         ));
     }
 }

@@ -1,0 +1,2 @@
+#[sdnotify::main]
+async fn main() {}
