@@ -21,7 +21,7 @@
 //! } // STOPPING=1 on every way out
 //! ```
 //!
-//! The protocol itself is here too, re-exported from [`sdnotify_runtime`]: the typed
+//! The protocol itself is here too (from the `sdnotify-runtime` crate, re-exported): the typed
 //! [`State`]s, the process-wide [`notify`] and its shorthands, the explicit [`Notifier`]
 //! (descriptors, credentials, barrier), [`watchdog_enabled`], [`listen_fds`], [`booted`],
 //! [`env::scrub`], and the manager's side in `manager`.

@@ -7,22 +7,24 @@
 //! (`LISTEN_FDS`, named by `FileDescriptorName=` or `FDNAME=`), so one call takes either:
 //!
 //! ```no_run
-//! use sdnotify_runtime::activation;
+//! # use sdnotify_runtime as sdnotify;
+//! use sdnotify::activation;
 //!
 //! // Under systemd: the socket named `http`; alone: a socket bound here.
 //! let listener = activation::tcp_listener_or_bind("http", "127.0.0.1:8080")?;
 //! // Keep it across a restart (FileDescriptorStoreMax=1, FileDescriptorStorePreserve=restart).
 //! use std::os::fd::AsFd;
-//! sdnotify_runtime::fdstore("http", &[listener.as_fd()])?;
-//! # Ok::<(), sdnotify_runtime::Error>(())
+//! sdnotify::fdstore("http", &[listener.as_fd()])?;
+//! # Ok::<(), sdnotify::Error>(())
 //! ```
 //!
 //! For tokio, the std listener is made non-blocking first (tokio requires it; a blocking one
 //! would stall the runtime's thread):
 //!
 //! ```no_run
+//! # use sdnotify_runtime as sdnotify;
 //! # fn f() -> Result<(), Box<dyn std::error::Error>> {
-//! let listener = sdnotify_runtime::activation::tcp_listener_or_bind("http", "127.0.0.1:8080")?;
+//! let listener = sdnotify::activation::tcp_listener_or_bind("http", "127.0.0.1:8080")?;
 //! listener.set_nonblocking(true)?;
 //! // let listener = tokio::net::TcpListener::from_std(listener)?;
 //! # Ok(()) }
@@ -200,7 +202,8 @@ fn describe(kind: &FdKind) -> String {
 /// is something else.
 ///
 /// ```no_run
-/// if let Some(listener) = sdnotify_runtime::activation::tcp_listener("http")? {
+/// # use sdnotify_runtime as sdnotify;
+/// if let Some(listener) = sdnotify::activation::tcp_listener("http")? {
 ///     println!("serving on {}", listener.local_addr()?);
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -213,8 +216,9 @@ pub fn tcp_listener(name: &str) -> Result<Option<TcpListener>, Error> {
 /// and alone.
 ///
 /// ```no_run
-/// let listener = sdnotify_runtime::activation::tcp_listener_or_bind("http", "[::]:8080")?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// let listener = sdnotify::activation::tcp_listener_or_bind("http", "[::]:8080")?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn tcp_listener_or_bind(name: &str, addr: impl ToSocketAddrs) -> Result<TcpListener, Error> {
     match tcp_listener(name)? {
@@ -226,8 +230,9 @@ pub fn tcp_listener_or_bind(name: &str, addr: impl ToSocketAddrs) -> Result<TcpL
 /// The UDP socket passed under `name`; `Ok(None)` when there is none.
 ///
 /// ```no_run
-/// let socket = sdnotify_runtime::activation::udp_socket("dns")?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// let socket = sdnotify::activation::udp_socket("dns")?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn udp_socket(name: &str) -> Result<Option<UdpSocket>, Error> {
     Ok(take(name, &UDP_SOCKET)?.map(into_std))
@@ -236,8 +241,9 @@ pub fn udp_socket(name: &str) -> Result<Option<UdpSocket>, Error> {
 /// [`udp_socket`], or else one bound to `addr`.
 ///
 /// ```no_run
-/// let socket = sdnotify_runtime::activation::udp_socket_or_bind("dns", "127.0.0.1:5353")?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// let socket = sdnotify::activation::udp_socket_or_bind("dns", "127.0.0.1:5353")?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn udp_socket_or_bind(name: &str, addr: impl ToSocketAddrs) -> Result<UdpSocket, Error> {
     match udp_socket(name)? {
@@ -249,8 +255,9 @@ pub fn udp_socket_or_bind(name: &str, addr: impl ToSocketAddrs) -> Result<UdpSoc
 /// The listening unix stream socket passed under `name`; `Ok(None)` when there is none.
 ///
 /// ```no_run
-/// let listener = sdnotify_runtime::activation::unix_listener("control")?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// let listener = sdnotify::activation::unix_listener("control")?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 #[cfg(unix)]
 pub fn unix_listener(name: &str) -> Result<Option<std::os::unix::net::UnixListener>, Error> {
@@ -260,8 +267,9 @@ pub fn unix_listener(name: &str) -> Result<Option<std::os::unix::net::UnixListen
 /// [`unix_listener`], or else one bound at `path`.
 ///
 /// ```no_run
-/// let listener = sdnotify_runtime::activation::unix_listener_or_bind("control", "/run/app.sock")?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// let listener = sdnotify::activation::unix_listener_or_bind("control", "/run/app.sock")?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 #[cfg(unix)]
 pub fn unix_listener_or_bind(
@@ -277,8 +285,9 @@ pub fn unix_listener_or_bind(
 /// The unix datagram socket passed under `name`; `Ok(None)` when there is none.
 ///
 /// ```no_run
-/// let socket = sdnotify_runtime::activation::unix_datagram("log")?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// let socket = sdnotify::activation::unix_datagram("log")?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 #[cfg(unix)]
 pub fn unix_datagram(name: &str) -> Result<Option<std::os::unix::net::UnixDatagram>, Error> {
@@ -288,8 +297,9 @@ pub fn unix_datagram(name: &str) -> Result<Option<std::os::unix::net::UnixDatagr
 /// [`unix_datagram`], or else one bound at `path`.
 ///
 /// ```no_run
-/// let socket = sdnotify_runtime::activation::unix_datagram_or_bind("log", "/run/app-log.sock")?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// let socket = sdnotify::activation::unix_datagram_or_bind("log", "/run/app-log.sock")?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 #[cfg(unix)]
 pub fn unix_datagram_or_bind(
@@ -305,9 +315,10 @@ pub fn unix_datagram_or_bind(
 /// Whether `fd` is a FIFO, and (with `path`) the one at that path (`sd_is_fifo(3)`).
 ///
 /// ```
+/// # use sdnotify_runtime as sdnotify;
 /// # #[cfg(target_os = "linux")] {
 /// let stdin = std::io::stdin();
-/// let piped = sdnotify_runtime::activation::is_fifo(std::os::fd::AsFd::as_fd(&stdin), None)?;
+/// let piped = sdnotify::activation::is_fifo(std::os::fd::AsFd::as_fd(&stdin), None)?;
 /// # let _ = piped;
 /// # }
 /// # Ok::<(), std::io::Error>(())
@@ -320,10 +331,11 @@ pub fn is_fifo(fd: BorrowedFd<'_>, path: Option<&Path>) -> io::Result<bool> {
 /// `/dev`), and (with `path`) the one at that path (`sd_is_special(3)`).
 ///
 /// ```
+/// # use sdnotify_runtime as sdnotify;
 /// # #[cfg(target_os = "linux")] {
 /// let null = std::fs::File::open("/dev/null")?;
 /// let fd = std::os::fd::AsFd::as_fd(&null);
-/// assert!(sdnotify_runtime::activation::is_special(fd, Some("/dev/null".as_ref()))?);
+/// assert!(sdnotify::activation::is_special(fd, Some("/dev/null".as_ref()))?);
 /// # }
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -345,8 +357,9 @@ pub fn is_mq(fd: BorrowedFd<'_>, path: Option<&str>) -> io::Result<bool> {
 /// any (`sd_is_socket(3)`).
 ///
 /// ```
+/// # use sdnotify_runtime as sdnotify;
 /// # #[cfg(target_os = "linux")] {
-/// use sdnotify_runtime::activation::{is_socket, Family, SocketType};
+/// use sdnotify::activation::{is_socket, Family, SocketType};
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 /// let fd = std::os::fd::AsFd::as_fd(&listener);
 /// assert!(is_socket(fd, Some(Family::Inet), Some(SocketType::Stream), Some(true))?);
@@ -377,11 +390,12 @@ pub fn is_socket(
 /// listening state and bound `port` when given (`sd_is_socket_inet(3)`).
 ///
 /// ```
+/// # use sdnotify_runtime as sdnotify;
 /// # #[cfg(target_os = "linux")] {
 /// let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
 /// let port = socket.local_addr()?.port();
 /// let fd = std::os::fd::AsFd::as_fd(&socket);
-/// assert!(sdnotify_runtime::activation::is_socket_inet(fd, None, None, None, Some(port))?);
+/// assert!(sdnotify::activation::is_socket_inet(fd, None, None, None, Some(port))?);
 /// # }
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -415,12 +429,13 @@ pub fn is_socket_inet(
 /// path, or an abstract name with its leading NUL) when given (`sd_is_socket_unix(3)`).
 ///
 /// ```
+/// # use sdnotify_runtime as sdnotify;
 /// # #[cfg(target_os = "linux")] {
 /// let path = std::env::temp_dir().join(format!("sdnotify-doc-{}.sock", std::process::id()));
 /// let listener = std::os::unix::net::UnixListener::bind(&path)?;
 /// let fd = std::os::fd::AsFd::as_fd(&listener);
 /// use std::os::unix::ffi::OsStrExt;
-/// assert!(sdnotify_runtime::activation::is_socket_unix(fd, None, Some(true), Some(path.as_os_str().as_bytes()))?);
+/// assert!(sdnotify::activation::is_socket_unix(fd, None, Some(true), Some(path.as_os_str().as_bytes()))?);
 /// # std::fs::remove_file(&path)?;
 /// # }
 /// # Ok::<(), std::io::Error>(())
@@ -444,11 +459,12 @@ pub fn is_socket_unix(
 /// (`sd_is_socket_sockaddr(3)`, for IP addresses).
 ///
 /// ```
+/// # use sdnotify_runtime as sdnotify;
 /// # #[cfg(target_os = "linux")] {
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 /// let addr = listener.local_addr()?;
 /// let fd = std::os::fd::AsFd::as_fd(&listener);
-/// assert!(sdnotify_runtime::activation::is_socket_sockaddr(fd, None, &addr, Some(true))?);
+/// assert!(sdnotify::activation::is_socket_sockaddr(fd, None, &addr, Some(true))?);
 /// # }
 /// # Ok::<(), std::io::Error>(())
 /// ```

@@ -17,7 +17,8 @@ const SUN_PATH_MAX: usize = 107;
 /// then stream), `vsock-stream:`, `vsock-dgram:` and `vsock-seqpacket:` (254).
 ///
 /// ```
-/// use sdnotify_runtime::NotifyAddress;
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::NotifyAddress;
 ///
 /// assert!(NotifyAddress::parse("/run/systemd/notify").is_ok());
 /// assert!(NotifyAddress::parse("@sdnotify-demo").is_ok());

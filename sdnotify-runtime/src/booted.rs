@@ -6,7 +6,8 @@ use std::path::Path;
 /// `/run/systemd/system/` exists as a directory, checked without following a final symlink.
 ///
 /// ```
-/// if sdnotify_runtime::booted() {
+/// # use sdnotify_runtime as sdnotify;
+/// if sdnotify::booted() {
 ///     println!("running under systemd");
 /// }
 /// ```

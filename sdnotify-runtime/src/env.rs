@@ -93,10 +93,11 @@ pub(crate) fn snapshot() -> &'static Snapshot {
 /// not talk to (or pretend to be) the service manager. The parent's environment is untouched.
 ///
 /// ```
+/// # use sdnotify_runtime as sdnotify;
 /// use std::process::Command;
 ///
 /// let mut child = Command::new("env");
-/// sdnotify_runtime::env::scrub(&mut child);
+/// sdnotify::env::scrub(&mut child);
 /// assert!(child.get_envs().any(|(k, v)| k == "NOTIFY_SOCKET" && v.is_none()));
 /// ```
 pub fn scrub(command: &mut Command) -> &mut Command {
@@ -109,7 +110,8 @@ pub fn scrub(command: &mut Command) -> &mut Command {
 /// Whether `SDNOTIFY_DEBUG=1` was set when the library first looked.
 ///
 /// ```
-/// let tracing = sdnotify_runtime::env::debug_enabled();
+/// # use sdnotify_runtime as sdnotify;
+/// let tracing = sdnotify::env::debug_enabled();
 /// # let _ = tracing;
 /// ```
 pub fn debug_enabled() -> bool {
@@ -121,11 +123,12 @@ pub fn debug_enabled() -> bool {
 /// older than 254 (see [`fdstore_enabled`]).
 ///
 /// ```
-/// match sdnotify_runtime::env::fdstore_max()? {
+/// # use sdnotify_runtime as sdnotify;
+/// match sdnotify::env::fdstore_max()? {
 ///     Some(n) => println!("the manager keeps up to {n} descriptors"),
 ///     None => println!("no fd store announced"),
 /// }
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn fdstore_max() -> Result<Option<u32>, Error> {
     number(
@@ -141,10 +144,11 @@ pub fn fdstore_max() -> Result<Option<u32>, Error> {
 /// (an older manager, or no manager).
 ///
 /// ```
-/// if sdnotify_runtime::env::fdstore_enabled()? == Some(false) {
+/// # use sdnotify_runtime as sdnotify;
+/// if sdnotify::env::fdstore_enabled()? == Some(false) {
 ///     println!("FileDescriptorStoreMax= is 0 for this unit: descriptors would be closed");
 /// }
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn fdstore_enabled() -> Result<Option<bool>, Error> {
     let announced = snapshot().manager_pidfd_id.is_some();
@@ -159,9 +163,10 @@ pub fn fdstore_enabled() -> Result<Option<bool>, Error> {
 /// process by; compare with [`pidfd_id`](crate::pidfd_id) of a process.
 ///
 /// ```
-/// let id = sdnotify_runtime::env::main_pidfd_id()?;
+/// # use sdnotify_runtime as sdnotify;
+/// let id = sdnotify::env::main_pidfd_id()?;
 /// # let _ = id;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn main_pidfd_id() -> Result<Option<u64>, Error> {
     id(MAINPIDFDID, snapshot().main_pidfd_id.as_deref())
@@ -170,9 +175,10 @@ pub fn main_pidfd_id() -> Result<Option<u64>, Error> {
 /// `$MANAGERPIDFDID` (systemd 258+): the pidfd inode id of the service manager.
 ///
 /// ```
-/// let id = sdnotify_runtime::env::manager_pidfd_id()?;
+/// # use sdnotify_runtime as sdnotify;
+/// let id = sdnotify::env::manager_pidfd_id()?;
 /// # let _ = id;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn manager_pidfd_id() -> Result<Option<u64>, Error> {
     id(MANAGERPIDFDID, snapshot().manager_pidfd_id.as_deref())

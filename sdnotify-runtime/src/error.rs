@@ -11,7 +11,8 @@ use std::time::Duration;
 /// rejected for its content (every variant except `Io`, `BarrierTimeout` and `SendTimeout`).
 ///
 /// ```
-/// use sdnotify_runtime::{Error, Message, State};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{Error, Message, State};
 ///
 /// let err = Message::from_states(&[State::Status("two\nlines")]).unwrap_err();
 /// assert!(matches!(&err, Error::InvalidValue { key, .. } if key == "STATUS"));
@@ -58,8 +59,9 @@ pub enum Error {
     /// with none or several. Nothing was sent.
     ///
     /// ```
-    /// use sdnotify_runtime::{Error, Notifier, State};
-    /// # let listener = sdnotify_runtime::manager::Listener::bind_unique()?;
+    /// # use sdnotify_runtime as sdnotify;
+    /// use sdnotify::{Error, Notifier, State};
+    /// # let listener = sdnotify::manager::Listener::bind_unique()?;
     /// # let notifier = Notifier::connect(listener.address())?;
     /// let err = notifier.notify_with_fds(&[State::MainPidFd], &[]).unwrap_err();
     /// assert!(matches!(err, Error::FdCount { needed: 1, given: 0, .. }));
@@ -111,15 +113,17 @@ pub enum Error {
 /// The largest datagram the manager reads (`NOTIFY_BUFFER_MAX`, which is `PIPE_BUF`).
 ///
 /// ```
-/// let text = "x".repeat(sdnotify_runtime::MAX_MESSAGE_LEN + 1);
-/// assert!(sdnotify_runtime::Message::from_raw(&text).is_err());
+/// # use sdnotify_runtime as sdnotify;
+/// let text = "x".repeat(sdnotify::MAX_MESSAGE_LEN + 1);
+/// assert!(sdnotify::Message::from_raw(&text).is_err());
 /// ```
 pub const MAX_MESSAGE_LEN: usize = 4096;
 
 /// The most file descriptors one message can carry (the kernel's `SCM_MAX_FD`).
 ///
 /// ```
-/// assert_eq!(sdnotify_runtime::MAX_FDS, 253);
+/// # use sdnotify_runtime as sdnotify;
+/// assert_eq!(sdnotify::MAX_FDS, 253);
 /// ```
 pub const MAX_FDS: usize = 253;
 

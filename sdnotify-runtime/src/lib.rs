@@ -6,7 +6,8 @@
 //! validates everything it sends, so user input can never inject a line the manager would act on.
 //!
 //! ```no_run
-//! use sdnotify_runtime::{self as sdnotify, State};
+//! # use sdnotify_runtime as sdnotify;
+//! use sdnotify::State;
 //!
 //! // ... start up ...
 //! sdnotify::notify(&[State::Ready, State::Status("accepting connections")])?;
@@ -105,12 +106,13 @@ impl Notifier {
     /// Use it for what the shorthands do not cover, such as sending descriptors.
     ///
     /// ```
-    /// use sdnotify_runtime::{Notifier, State};
+    /// # use sdnotify_runtime as sdnotify;
+    /// use sdnotify::{Notifier, State};
     ///
     /// if let Some(notifier) = Notifier::global()? {
     ///     notifier.notify(&[State::FdStoreRemove, State::FdName("old")])?;
     /// }
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn global() -> Result<Option<&'static Notifier>, Error> {
         match &global().sender {
@@ -127,11 +129,12 @@ impl Notifier {
 /// message and its outcome is traced on stderr.
 ///
 /// ```
-/// use sdnotify_runtime::{notify, State};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{notify, State};
 ///
 /// let sent = notify(&[State::Ready, State::Status("ready for requests")])?;
 /// # let _ = sent;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn notify(states: &[State<'_>]) -> Result<bool, Error> {
     notify_until(states, None)
@@ -141,11 +144,12 @@ pub fn notify(states: &[State<'_>]) -> Result<bool, Error> {
 /// failing with [`Error::SendTimeout`] (see [`Notifier::send_within`]).
 ///
 /// ```
-/// use sdnotify_runtime::{notify_within, State};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{notify_within, State};
 /// use std::time::Duration;
 ///
 /// notify_within(&[State::Watchdog], Duration::from_millis(500))?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn notify_within(states: &[State<'_>], timeout: Duration) -> Result<bool, Error> {
     notify_until(states, Some(timeout))
@@ -187,8 +191,9 @@ fn notify_until(states: &[State<'_>], timeout: Option<Duration>) -> Result<bool,
 /// `READY=1`: start-up is finished.
 ///
 /// ```
-/// sdnotify_runtime::ready()?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// sdnotify::ready()?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn ready() -> Result<bool, Error> {
     notify(&[State::Ready])
@@ -197,8 +202,9 @@ pub fn ready() -> Result<bool, Error> {
 /// `STOPPING=1`: the service is shutting down.
 ///
 /// ```
-/// sdnotify_runtime::stopping()?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// sdnotify::stopping()?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn stopping() -> Result<bool, Error> {
     notify(&[State::Stopping])
@@ -208,10 +214,11 @@ pub fn stopping() -> Result<bool, Error> {
 /// send [`ready`] when the reload is done.
 ///
 /// ```
-/// sdnotify_runtime::reloading()?;
+/// # use sdnotify_runtime as sdnotify;
+/// sdnotify::reloading()?;
 /// // ... reload ...
-/// sdnotify_runtime::ready()?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// sdnotify::ready()?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn reloading() -> Result<bool, Error> {
     notify(&[State::Reloading, State::MonotonicUsec(monotonic_now())])
@@ -220,8 +227,9 @@ pub fn reloading() -> Result<bool, Error> {
 /// `STATUS=…`: one line of free text, shown as the unit's status.
 ///
 /// ```
-/// sdnotify_runtime::status("warming caches (3/8)")?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// sdnotify::status("warming caches (3/8)")?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn status(text: &str) -> Result<bool, Error> {
     notify(&[State::Status(text)])
@@ -230,8 +238,9 @@ pub fn status(text: &str) -> Result<bool, Error> {
 /// `WATCHDOG=1`: the keep-alive ping.
 ///
 /// ```
-/// sdnotify_runtime::watchdog_ping()?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// sdnotify::watchdog_ping()?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn watchdog_ping() -> Result<bool, Error> {
     notify(&[State::Watchdog])
@@ -240,8 +249,9 @@ pub fn watchdog_ping() -> Result<bool, Error> {
 /// `EXTEND_TIMEOUT_USEC=…`: the current start-up, reload or shutdown needs `by` longer.
 ///
 /// ```
-/// sdnotify_runtime::extend_timeout(std::time::Duration::from_secs(30))?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// sdnotify::extend_timeout(std::time::Duration::from_secs(30))?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn extend_timeout(by: Duration) -> Result<bool, Error> {
     notify(&[State::ExtendTimeoutUsec(by)])
@@ -254,10 +264,11 @@ pub fn extend_timeout(by: Duration) -> Result<bool, Error> {
 /// than "succeeding" while the manager closes them.
 ///
 /// ```no_run
+/// # use sdnotify_runtime as sdnotify;
 /// use std::os::fd::AsFd;
 ///
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-/// sdnotify_runtime::fdstore("http", &[listener.as_fd()])?;
+/// sdnotify::fdstore("http", &[listener.as_fd()])?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn fdstore(name: &str, fds: &[sys::fd::BorrowedFd<'_>]) -> Result<bool, Error> {
@@ -274,8 +285,9 @@ pub fn fdstore(name: &str, fds: &[sys::fd::BorrowedFd<'_>]) -> Result<bool, Erro
 /// Closes the descriptors stored under `name` (`FDSTOREREMOVE=1` with `FDNAME=`).
 ///
 /// ```
-/// sdnotify_runtime::fdstore_remove("http")?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// sdnotify::fdstore_remove("http")?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn fdstore_remove(name: &str) -> Result<bool, Error> {
     notify(&[State::FdStoreRemove, State::FdName(name)])
@@ -285,8 +297,9 @@ pub fn fdstore_remove(name: &str) -> Result<bool, Error> {
 /// `Ok(false)` when `NOTIFY_SOCKET` is unset.
 ///
 /// ```
-/// sdnotify_runtime::barrier(std::time::Duration::from_secs(5))?;
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # use sdnotify_runtime as sdnotify;
+/// sdnotify::barrier(std::time::Duration::from_secs(5))?;
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn barrier(timeout: Duration) -> Result<bool, Error> {
     match Notifier::global()? {

@@ -12,7 +12,8 @@ use crate::sys::{self, Identity, NotInherited};
 /// The first socket-activation descriptor (`SD_LISTEN_FDS_START`).
 ///
 /// ```
-/// assert_eq!(sdnotify_runtime::LISTEN_FDS_START, 3);
+/// # use sdnotify_runtime as sdnotify;
+/// assert_eq!(sdnotify::LISTEN_FDS_START, 3);
 /// ```
 pub const LISTEN_FDS_START: RawFd = 3;
 
@@ -21,10 +22,11 @@ pub const LISTEN_FDS_START: RawFd = 3;
 /// The process owns the descriptor; [`take`](ListenFd::take) hands that ownership out once.
 ///
 /// ```
-/// for fd in sdnotify_runtime::listen_fds()? {
+/// # use sdnotify_runtime as sdnotify;
+/// for fd in sdnotify::listen_fds()? {
 ///     println!("{} = fd {}", fd.name(), fd.raw_fd());
 /// }
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct ListenFd {
@@ -47,15 +49,16 @@ impl ListenFd {
     /// Takes ownership of the descriptor; `None` if it was taken before.
     ///
     /// ```no_run
+    /// # use sdnotify_runtime as sdnotify;
     /// use std::net::TcpListener;
     ///
-    /// for fd in sdnotify_runtime::listen_fds()? {
+    /// for fd in sdnotify::listen_fds()? {
     ///     if fd.name() == "http" {
     ///         let listener = TcpListener::from(fd.take().expect("taken once"));
     ///         # drop(listener);
     ///     }
     /// }
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn take(&self) -> Option<OwnedFd> {
         self.owned.lock().unwrap_or_else(|e| e.into_inner()).take()
@@ -143,11 +146,12 @@ pub(crate) fn identify(pid: Option<&OsStr>, count: Option<&OsStr>, names: Option
 /// since.
 ///
 /// ```
-/// let fds = sdnotify_runtime::listen_fds()?;
+/// # use sdnotify_runtime as sdnotify;
+/// let fds = sdnotify::listen_fds()?;
 /// for fd in fds {
 ///     println!("fd {} is {}", fd.raw_fd(), fd.name());
 /// }
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 pub fn listen_fds() -> Result<&'static [ListenFd], Error> {
     let result = LISTEN.get_or_init(|| {

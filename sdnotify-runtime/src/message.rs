@@ -16,7 +16,8 @@ use crate::state::State;
 /// The longest `FDNAME` systemd accepts (`FDNAME_MAX`).
 ///
 /// ```
-/// use sdnotify_runtime::{Message, State, MAX_FDNAME_LEN};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{Message, State, MAX_FDNAME_LEN};
 /// let name = "n".repeat(MAX_FDNAME_LEN + 1);
 /// assert!(Message::from_states(&[State::FdName(&name)]).is_err());
 /// ```
@@ -25,7 +26,8 @@ pub const MAX_FDNAME_LEN: usize = 255;
 /// A validated notification, ready to send: at most 4096 bytes, no NUL.
 ///
 /// ```
-/// use sdnotify_runtime::{Message, State};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{Message, State};
 ///
 /// let msg = Message::from_states(&[State::Ready, State::Status(r"C:\data")])?;
 /// assert_eq!(msg.as_bytes(), br"READY=1
@@ -33,7 +35,7 @@ pub const MAX_FDNAME_LEN: usize = 255;
 ///
 /// let raw = Message::from_raw("READY=1\nX_CUSTOM=yes")?;
 /// assert_eq!(raw.as_bytes(), b"READY=1\nX_CUSTOM=yes");
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
@@ -79,14 +81,15 @@ impl Message {
     /// ignore.
     ///
     /// ```
-    /// use sdnotify_runtime::Message;
+    /// # use sdnotify_runtime as sdnotify;
+    /// use sdnotify::Message;
     ///
     /// let msg = Message::from_lines(&["READY=1", r"STATUS=C:\tmp", "Y"])?;
     /// assert_eq!(msg.as_bytes(), b"READY=1\nSTATUS=C:\\\\tmp\nY");
     /// assert!(Message::from_lines(&["STATUS=a\nb"]).is_err());
     /// assert!(Message::from_lines(&[b"X_PATH=/srv/\xff"]).is_ok());
     /// assert!(Message::from_lines(&[b"STATUS=\xff"]).is_err());
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn from_lines<S: AsRef<[u8]>>(lines: &[S]) -> Result<Message, Error> {
         let mut out = Vec::with_capacity(64);
@@ -308,9 +311,10 @@ pub(crate) fn validate_key(key: &str) -> Result<(), Error> {
 /// printable ASCII, space included, without `:`.
 ///
 /// ```
-/// assert!(sdnotify_runtime::fdname_is_valid("http"));
-/// assert!(!sdnotify_runtime::fdname_is_valid("a:b"));
-/// assert!(!sdnotify_runtime::fdname_is_valid(&"x".repeat(256)));
+/// # use sdnotify_runtime as sdnotify;
+/// assert!(sdnotify::fdname_is_valid("http"));
+/// assert!(!sdnotify::fdname_is_valid("a:b"));
+/// assert!(!sdnotify::fdname_is_valid(&"x".repeat(256)));
 /// ```
 pub fn fdname_is_valid(name: &str) -> bool {
     validate_fdname(name).is_ok()

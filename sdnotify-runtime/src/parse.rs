@@ -15,7 +15,8 @@ use crate::state::{NotifyAccess, State};
 /// Why the manager would drop a whole datagram.
 ///
 /// ```
-/// use sdnotify_runtime::{Notification, ParseError};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{Notification, ParseError};
 ///
 /// assert_eq!(Notification::parse(b"READY=1\\"), Err(ParseError::TrailingBackslash));
 /// assert_eq!(Notification::parse(b"A\0"), Err(ParseError::Nul { offset: 1 }));
@@ -57,7 +58,8 @@ impl std::error::Error for ParseError {}
 /// A datagram as the service manager understands it: its lines, unescaped.
 ///
 /// ```
-/// use sdnotify_runtime::{Notification, State};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{Notification, State};
 ///
 /// let n = Notification::parse(b"READY=1\r\n\nSTATUS=C:\\\\tmp\nX_A=1")?;
 /// assert_eq!(n.lines(), ["READY=1", r"STATUS=C:\tmp", "X_A=1"]);
@@ -65,7 +67,7 @@ impl std::error::Error for ParseError {}
 /// assert_eq!(n.get("STATUS"), Some(r"C:\tmp"));
 /// assert_eq!(n.states().collect::<Vec<_>>(),
 ///            [State::Ready, State::Status(r"C:\tmp"), State::Custom("X_A", "1")]);
-/// # Ok::<(), sdnotify_runtime::ParseError>(())
+/// # Ok::<(), sdnotify::ParseError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Notification {
@@ -145,7 +147,8 @@ impl<'a> State<'a> {
     /// unknown key, or `READY=0`) is [`State::Custom`]. `None` for a line without `=`.
     ///
     /// ```
-    /// use sdnotify_runtime::State;
+    /// # use sdnotify_runtime as sdnotify;
+    /// use sdnotify::State;
     /// use std::time::Duration;
     ///
     /// assert_eq!(State::from_line("WATCHDOG_USEC=2000000"),

@@ -10,7 +10,8 @@ use std::num::NonZeroI32;
 /// can be any of those. A `Pid` cannot: every way to make one checks the range.
 ///
 /// ```
-/// use sdnotify_runtime::Pid;
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::Pid;
 ///
 /// assert_eq!(Pid::parse("42").map(Pid::get), Some(42));
 /// assert_eq!(Pid::parse("0"), None);
@@ -38,7 +39,8 @@ impl Pid {
     /// The calling process.
     ///
     /// ```
-    /// assert_eq!(sdnotify_runtime::Pid::current().get(), std::process::id());
+    /// # use sdnotify_runtime as sdnotify;
+    /// assert_eq!(sdnotify::Pid::current().get(), std::process::id());
     /// ```
     pub fn current() -> Pid {
         // The kernel's own pid for us is always in range.
@@ -58,7 +60,8 @@ impl Pid {
     /// A pidfd for the process (`pidfd_open(2)`), close-on-exec: what `MAINPIDFD=1` sends.
     ///
     /// ```
-    /// let fd = sdnotify_runtime::Pid::current().pidfd()?;
+    /// # use sdnotify_runtime as sdnotify;
+    /// let fd = sdnotify::Pid::current().pidfd()?;
     /// # drop(fd);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -79,7 +82,8 @@ impl fmt::Display for Pid {
 /// `NotFound` when no process has that pid.
 ///
 /// ```
-/// use sdnotify_runtime::{pidfd_id, Pid};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{pidfd_id, Pid};
 ///
 /// let mine = pidfd_id(Pid::current())?;
 /// # let _ = mine;

@@ -30,8 +30,9 @@ pub fn standard_names() -> impl Iterator<Item = &'static str> {
 /// `None` for anything else or a signal out of range.
 ///
 /// ```
+/// # use sdnotify_runtime as sdnotify;
 /// # #[cfg(target_os = "linux")] {
-/// use sdnotify_runtime::signal;
+/// use sdnotify::signal;
 ///
 /// assert_eq!(signal::from_name("SIGHUP"), Some(1));
 /// assert_eq!(signal::from_name("HUP"), Some(1));
@@ -73,8 +74,9 @@ pub fn from_name(name: &str) -> Option<c_int> {
 /// The signal's name as systemd prints it (`SIGHUP`, `SIGRTMIN+3`), or its number.
 ///
 /// ```
+/// # use sdnotify_runtime as sdnotify;
 /// # #[cfg(target_os = "linux")]
-/// assert_eq!(sdnotify_runtime::signal::name(1), "SIGHUP");
+/// assert_eq!(sdnotify::signal::name(1), "SIGHUP");
 /// ```
 pub fn name(signal: c_int) -> String {
     if let Some((name, _)) = standard().iter().find(|(_, number)| *number == signal) {

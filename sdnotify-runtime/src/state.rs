@@ -10,7 +10,8 @@ use std::time::Duration;
 /// managers ignore keys they do not know.
 ///
 /// ```
-/// use sdnotify_runtime::{Message, State};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{Message, State};
 /// use std::time::Duration;
 ///
 /// let msg = Message::from_states(&[
@@ -19,7 +20,7 @@ use std::time::Duration;
 ///     State::ExtendTimeoutUsec(Duration::from_secs(5)),
 /// ])?;
 /// assert_eq!(msg.as_bytes(), b"READY=1\nSTATUS=serving 3 clients\nEXTEND_TIMEOUT_USEC=5000000");
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -95,7 +96,8 @@ impl NotifyAccess {
     /// The setting as written in a unit file and on the wire.
     ///
     /// ```
-    /// assert_eq!(sdnotify_runtime::NotifyAccess::All.as_str(), "all");
+    /// # use sdnotify_runtime as sdnotify;
+    /// assert_eq!(sdnotify::NotifyAccess::All.as_str(), "all");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,7 +111,8 @@ impl NotifyAccess {
     /// Parses `none`, `main`, `exec` or `all`.
     ///
     /// ```
-    /// use sdnotify_runtime::NotifyAccess;
+    /// # use sdnotify_runtime as sdnotify;
+    /// use sdnotify::NotifyAccess;
     /// assert_eq!(NotifyAccess::parse("main"), Some(NotifyAccess::Main));
     /// assert_eq!(NotifyAccess::parse("everyone"), None);
     /// ```
@@ -127,8 +130,9 @@ impl NotifyAccess {
 /// The current `CLOCK_MONOTONIC` time, the clock of [`State::MonotonicUsec`].
 ///
 /// ```
-/// let a = sdnotify_runtime::monotonic_now();
-/// assert!(sdnotify_runtime::monotonic_now() >= a);
+/// # use sdnotify_runtime as sdnotify;
+/// let a = sdnotify::monotonic_now();
+/// assert!(sdnotify::monotonic_now() >= a);
 /// ```
 pub fn monotonic_now() -> Duration {
     crate::sys::monotonic()

@@ -16,7 +16,8 @@ use crate::error::Error;
 /// make a ping loop spin. Ping at half the interval.
 ///
 /// ```
-/// match sdnotify_runtime::watchdog_enabled() {
+/// # use sdnotify_runtime as sdnotify;
+/// match sdnotify::watchdog_enabled() {
 ///     Ok(Some(interval)) => println!("ping every {:?}", interval / 2),
 ///     Ok(None) => println!("no watchdog"),
 ///     Err(err) => eprintln!("{err}"),

@@ -22,7 +22,8 @@ use crate::sys::{self, SockType};
 /// created one).
 ///
 /// ```
-/// use sdnotify_runtime::{manager::Listener, Notifier, State};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{manager::Listener, Notifier, State};
 ///
 /// let listener = Listener::bind_unique()?;
 /// let notifier = Notifier::connect(listener.address())?;
@@ -93,7 +94,8 @@ impl Listener {
     /// nothing is queued, for use in an event loop.
     ///
     /// ```
-    /// let listener = sdnotify_runtime::manager::Listener::bind_unique()?;
+    /// # use sdnotify_runtime as sdnotify;
+    /// let listener = sdnotify::manager::Listener::bind_unique()?;
     /// listener.set_nonblocking(true)?;
     /// assert_eq!(listener.recv().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -151,7 +153,8 @@ fn unique_name(prefix: &str) -> String {
 /// The sender's pid, uid and gid, as the kernel attached them (`SCM_CREDENTIALS`).
 ///
 /// ```
-/// use sdnotify_runtime::{manager::Listener, Notifier};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{manager::Listener, Notifier};
 ///
 /// let listener = Listener::bind_unique()?;
 /// Notifier::connect(listener.address())?.notify_raw("X_PING=1")?;
@@ -173,7 +176,8 @@ pub struct Credentials {
 /// One received datagram: bytes, credentials and descriptors.
 ///
 /// ```
-/// use sdnotify_runtime::{manager::Listener, Notifier, State};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{manager::Listener, Notifier, State};
 ///
 /// let listener = Listener::bind_unique()?;
 /// let notifier = Notifier::connect(listener.address())?;

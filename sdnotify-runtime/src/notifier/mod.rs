@@ -30,13 +30,14 @@ use crate::sys::{self, AtomicFd, Creds, SockType};
 /// receive queue is full; [`send_within`](Self::send_within) bounds that wait.
 ///
 /// ```no_run
-/// use sdnotify_runtime::{Notifier, State};
+/// # use sdnotify_runtime as sdnotify;
+/// use sdnotify::{Notifier, State};
 /// use std::time::Duration;
 ///
 /// let notifier = Notifier::connect("/run/user/1000/my-manager.sock")?;
 /// notifier.notify(&[State::Ready, State::Status("serving")])?;
 /// notifier.barrier(Duration::from_secs(5))?; // the manager has read everything sent before
-/// # Ok::<(), sdnotify_runtime::Error>(())
+/// # Ok::<(), sdnotify::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct Notifier {
@@ -51,10 +52,11 @@ impl Notifier {
     /// The variable is read once per process (see [`env`](crate::env)).
     ///
     /// ```
-    /// if let Some(notifier) = sdnotify_runtime::Notifier::from_env()? {
-    ///     notifier.notify(&[sdnotify_runtime::State::Ready])?;
+    /// # use sdnotify_runtime as sdnotify;
+    /// if let Some(notifier) = sdnotify::Notifier::from_env()? {
+    ///     notifier.notify(&[sdnotify::State::Ready])?;
     /// }
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn from_env() -> Result<Option<Notifier>, Error> {
         match &crate::env::snapshot().notify_socket {
@@ -66,8 +68,9 @@ impl Notifier {
     /// A notifier for the given address (any form `$NOTIFY_SOCKET` may take), connected now.
     ///
     /// ```no_run
-    /// let notifier = sdnotify_runtime::Notifier::connect("@my-test-manager")?;
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # use sdnotify_runtime as sdnotify;
+    /// let notifier = sdnotify::Notifier::connect("@my-test-manager")?;
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn connect(address: impl AsRef<OsStr>) -> Result<Notifier, Error> {
         let notifier = Notifier::unconnected(NotifyAddress::parse(address)?);
@@ -100,9 +103,10 @@ impl Notifier {
     /// Sends wire text as it is (see [`Message::from_raw`]).
     ///
     /// ```no_run
-    /// # let notifier = sdnotify_runtime::Notifier::connect("/run/x")?;
+    /// # use sdnotify_runtime as sdnotify;
+    /// # let notifier = sdnotify::Notifier::connect("/run/x")?;
     /// notifier.notify_raw("READY=1\nX_VERSION=2")?;
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn notify_raw(&self, text: &str) -> Result<(), Error> {
         self.send(&Message::from_raw(text)?, &[], None)
@@ -112,10 +116,11 @@ impl Notifier {
     /// `sd_notify_with_fds` does; typically `FDSTORE=1` and an `FDNAME=`.
     ///
     /// ```no_run
-    /// use sdnotify_runtime::State;
+    /// # use sdnotify_runtime as sdnotify;
+    /// use sdnotify::State;
     /// use std::os::fd::AsFd;
     ///
-    /// # let notifier = sdnotify_runtime::Notifier::connect("/run/x")?;
+    /// # let notifier = sdnotify::Notifier::connect("/run/x")?;
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     /// notifier.notify_with_fds(&[State::FdStore, State::FdName("http")], &[listener.as_fd()])?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -131,11 +136,12 @@ impl Notifier {
     /// sent again with our own credentials, as libsystemd does.
     ///
     /// ```no_run
-    /// use sdnotify_runtime::State;
-    /// # let notifier = sdnotify_runtime::Notifier::connect("/run/x")?;
+    /// # use sdnotify_runtime as sdnotify;
+    /// use sdnotify::State;
+    /// # let notifier = sdnotify::Notifier::connect("/run/x")?;
     /// let parent = std::os::unix::process::parent_id();
     /// notifier.notify_as(parent, &[State::Ready], &[])?;
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn notify_as(&self, pid: u32, states: &[State<'_>], fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
         self.send(&Message::from_states(states)?, fds, Some(pid))
@@ -145,11 +151,12 @@ impl Notifier {
     /// other method uses.
     ///
     /// ```no_run
-    /// use sdnotify_runtime::Message;
-    /// # let notifier = sdnotify_runtime::Notifier::connect("/run/x")?;
+    /// # use sdnotify_runtime as sdnotify;
+    /// use sdnotify::Message;
+    /// # let notifier = sdnotify::Notifier::connect("/run/x")?;
     /// let msg = Message::from_raw("READY=1")?;
     /// notifier.send(&msg, &[], Some(std::process::id()))?;
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn send(&self, message: &Message, fds: &[BorrowedFd<'_>], pid: Option<u32>) -> Result<(), Error> {
         self.send_until(message, fds, pid, None)
@@ -162,12 +169,13 @@ impl Notifier {
     /// `status!`) goes this way, so a wedged manager can never wedge the program.
     ///
     /// ```no_run
-    /// use sdnotify_runtime::Message;
+    /// # use sdnotify_runtime as sdnotify;
+    /// use sdnotify::Message;
     /// use std::time::Duration;
-    /// # let notifier = sdnotify_runtime::Notifier::connect("/run/x")?;
+    /// # let notifier = sdnotify::Notifier::connect("/run/x")?;
     /// let ping = Message::from_raw("WATCHDOG=1")?;
     /// notifier.send_within(&ping, &[], None, Duration::from_millis(500))?;
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn send_within(
         &self,
@@ -217,9 +225,10 @@ impl Notifier {
     /// does not within `timeout`.
     ///
     /// ```no_run
-    /// # let notifier = sdnotify_runtime::Notifier::connect("/run/x")?;
+    /// # use sdnotify_runtime as sdnotify;
+    /// # let notifier = sdnotify::Notifier::connect("/run/x")?;
     /// notifier.barrier(std::time::Duration::from_secs(5))?;
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn barrier(&self, timeout: Duration) -> Result<(), Error> {
         self.barrier_as(None, timeout)
@@ -230,10 +239,11 @@ impl Notifier {
     /// to our own when the kernel refuses).
     ///
     /// ```no_run
-    /// # let notifier = sdnotify_runtime::Notifier::connect("/run/x")?;
+    /// # use sdnotify_runtime as sdnotify;
+    /// # let notifier = sdnotify::Notifier::connect("/run/x")?;
     /// let parent = std::os::unix::process::parent_id();
     /// notifier.barrier_as(Some(parent), std::time::Duration::from_secs(5))?;
-    /// # Ok::<(), sdnotify_runtime::Error>(())
+    /// # Ok::<(), sdnotify::Error>(())
     /// ```
     pub fn barrier_as(&self, pid: Option<u32>, timeout: Duration) -> Result<(), Error> {
         let creds = pid.map(|pid| self.credentials_of(pid)).transpose()?;
