@@ -48,7 +48,9 @@ pub use sdnotify_runtime::*;
 /// - **Watchdog**: with `WATCHDOG_USEC` set (and `WATCHDOG_PID` absent or ours), a thread named
 ///   `sdnotify-watchdog` sends `WATCHDOG=1` every `WATCHDOG_USEC / 2`, sleeping in between, until
 ///   STOPPING. `watchdog = "heartbeat"` pings only if [`heartbeat()`] was called since the last
-///   ping, so systemd catches a wedged main loop; `watchdog = "off"` starts no thread. An invalid
+///   ping, so systemd catches a wedged main loop; in an async `main`, spawn
+///   [`executor_heartbeat()`] on the runtime and a wedged runtime stops the pings.
+///   `watchdog = "off"` starts no thread. An invalid
 ///   `WATCHDOG_USEC` starts no thread and is reported once on stderr.
 /// - **Reload** (`reload = "SIGHUP"`, or any name systemd's `ReloadSignal=` accepts, such as
 ///   `"SIGUSR1"` or `"SIGRTMIN+2"`): the signal's handler is installed when the function starts,
@@ -81,6 +83,7 @@ pub use sdnotify_runtime::*;
 /// ```
 pub use sdnotify_macros::main;
 
+mod executor_heartbeat;
 mod outbox;
 mod reload;
 /// SIGTERM and SIGINT as a shutdown the program waits for: Linux does the work; elsewhere the
@@ -91,6 +94,7 @@ mod shutdown;
 mod waiting;
 mod watchdog_thread;
 
+pub use executor_heartbeat::{executor_heartbeat, ExecutorHeartbeat};
 pub use shutdown::{shutdown_pending, shutdown_requested, wait_shutdown, ShutdownRequest};
 
 pub use reload::{

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 /// Whether `heartbeat()` was called since the last ping.
 static BEAT: AtomicBool = AtomicBool::new(false);
+/// A thread runs that pings without waiting for beats (`watchdog = "auto"`).
+static UNGATED: AtomicBool = AtomicBool::new(false);
 
 /// The shortest pause between pings: at most 10 pings a second, the rate limit per unit under
 /// discussion upstream (systemd issues 13090, 37288). A `WATCHDOG_USEC` below twice this starts
@@ -16,6 +18,11 @@ pub(crate) const MIN_PERIOD: Duration = Duration::from_millis(100);
 /// Marks the main loop alive for `watchdog = "heartbeat"`.
 pub(crate) fn beat() {
     BEAT.store(true, Ordering::Relaxed);
+}
+
+/// Whether a watchdog thread runs that pings regardless of beats.
+pub(crate) fn running_ungated() -> bool {
+    UNGATED.load(Ordering::Relaxed)
 }
 
 /// A named thread that sends `WATCHDOG=1` every `period`, sleeping in between; with `gated`,
@@ -28,6 +35,7 @@ pub(crate) struct WatchdogThread {
 impl WatchdogThread {
     pub(crate) fn spawn(period: Duration, gated: bool, ping: fn()) -> std::io::Result<WatchdogThread> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        UNGATED.store(!gated, Ordering::Relaxed);
         let signal = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name("sdnotify-watchdog".to_owned())
@@ -47,6 +55,9 @@ impl WatchdogThread {
                     if !gated || BEAT.swap(false, Ordering::Relaxed) {
                         ping();
                     }
+                    // After the verdict: a heartbeat task must run within the next period
+                    // to earn the next ping.
+                    crate::executor_heartbeat::wake_all();
                     stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
                 }
             })?;
@@ -64,5 +75,6 @@ impl WatchdogThread {
     pub(crate) fn stop(self) {
         self.signal_stop();
         let _ = self.handle.join();
+        UNGATED.store(false, Ordering::Relaxed);
     }
 }

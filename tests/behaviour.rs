@@ -377,6 +377,43 @@ fn heartbeat_watchdog_stops_pinging_when_the_loop_wedges() {
 }
 
 #[test]
+fn executor_heartbeat_pings_only_while_the_runtime_polls_tasks() {
+    let r = run(
+        "executor_heartbeat",
+        &[
+            ("WATCHDOG_USEC", "200000"),
+            ("EXAMPLE_BLOCK_AFTER_MS", "500"),
+            ("EXAMPLE_BLOCK_MS", "800"),
+            ("EXAMPLE_RUN_MS", "2000"),
+        ],
+        true,
+    );
+    assert!(r.status.success(), "{}", r.stderr);
+    let blocked = r.at("STATUS=a task blocks the runtime");
+    let unblocked = r.at("STATUS=the runtime runs again");
+    let pings: Vec<Duration> = r
+        .events
+        .iter()
+        .filter(|e| e.line == "WATCHDOG=1")
+        .map(|e| e.at)
+        .collect();
+    let before = pings.iter().filter(|at| **at < blocked).count();
+    assert!(before >= 3, "pings while the runtime ran: {pings:?}");
+    // One ping may follow the block: the task ran just before it, within that period.
+    let during: Vec<_> = pings
+        .iter()
+        .filter(|at| **at > blocked + Duration::from_millis(150) && **at < unblocked)
+        .collect();
+    assert!(
+        during.is_empty(),
+        "pings while the runtime was blocked ({blocked:?}..{unblocked:?}): {during:?}"
+    );
+    let after = pings.iter().filter(|at| **at > unblocked).count();
+    assert!(after >= 3, "pings once the runtime ran again: {pings:?}");
+    assert_eq!(r.last_line(), "STOPPING=1");
+}
+
+#[test]
 fn watchdog_off_starts_no_thread() {
     let r = run("watchdog_off", &[("WATCHDOG_USEC", "100000")], true);
     assert_eq!(r.count("WATCHDOG=1"), 0);

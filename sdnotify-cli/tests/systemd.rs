@@ -108,6 +108,56 @@ fn a_wedged_heartbeat_loop_ends_with_result_watchdog() {
     }
 }
 
+/// `executor_heartbeat()` on a tokio runtime, `WatchdogSec=2`: a unit whose runtime a task
+/// blocks is killed with Result=watchdog; one beside it whose runtime stays healthy runs to its
+/// end with Result=success.
+#[test]
+fn a_blocked_runtime_ends_with_result_watchdog_a_healthy_one_does_not() {
+    let Some(server) = example("executor_heartbeat") else {
+        return;
+    };
+    for manager in managers("a_blocked_runtime_ends_with_result_watchdog_a_healthy_one_does_not") {
+        let blocked = "sdnotify-runtime-blocked.service";
+        let healthy = "sdnotify-runtime-healthy.service";
+        let props = ["Type=notify", "WatchdogSec=2"];
+        start(
+            &manager,
+            blocked,
+            &props,
+            &["EXAMPLE_BLOCK_AFTER_MS=1500", "EXAMPLE_RUN_MS=60000"],
+            &[&server],
+        );
+        start(&manager, healthy, &props, &["EXAMPLE_RUN_MS=7000"], &[&server]);
+        for unit in [blocked, healthy] {
+            let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
+            assert_eq!(
+                state(&active),
+                "active",
+                "systemd {}: {active:?}",
+                manager.version
+            );
+        }
+        let killed = manager.wait_for(blocked, PROPS, Duration::from_secs(15), |p| {
+            p["Result"] == "watchdog"
+        });
+        assert_eq!(
+            killed["Result"], "watchdog",
+            "systemd {}: {killed:?}",
+            manager.version
+        );
+        let ended = manager.wait_for(healthy, PROPS, Duration::from_secs(15), |p| {
+            matches!(state(p), "inactive" | "failed")
+        });
+        assert_eq!(
+            (state(&ended), ended["Result"].as_str()),
+            ("inactive", "success"),
+            "systemd {}: {ended:?}",
+            manager.version
+        );
+        let _ = manager.systemctl(&["stop", blocked]);
+    }
+}
+
 #[test]
 fn err_in_init_fails_the_unit_with_the_error_and_never_ready() {
     let Some(example_init_error) = example("init_error") else {

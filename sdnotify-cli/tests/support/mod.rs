@@ -9,17 +9,15 @@ pub mod user_manager;
 use std::path::PathBuf;
 
 /// The path of one of the facade's examples next to the `sdnotify` binary under test
-/// (target/PROFILE/examples/NAME). Built on first use when the workspace is there (so
-/// `cargo test -p sdnotify-cli` works in a fresh target directory); `None`, with the reason
-/// said, in a standalone package that has no examples (a failure with `CI=true`).
+/// (target/PROFILE/examples/NAME). Brought up to date once per test binary when the workspace is
+/// there (so `cargo test -p sdnotify-cli` works in a fresh target directory, and never runs an
+/// example older than the library); `None`, with the reason said, in a standalone package that
+/// has no examples (a failure with `CI=true`).
 pub fn example(name: &str) -> Option<String> {
     static BUILT: std::sync::Mutex<Option<bool>> = std::sync::Mutex::new(None);
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_sdnotify"));
     let profile_dir = bin.parent().unwrap().to_path_buf();
     let path = profile_dir.join("examples").join(name);
-    if path.exists() {
-        return Some(path.to_string_lossy().into_owned());
-    }
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if built.is_none() {
