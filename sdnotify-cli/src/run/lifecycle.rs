@@ -4,7 +4,7 @@
 //! status. The listening sockets stay open in between, so connections wait in their backlog;
 //! the fd store is handed to each new instance with its names.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
@@ -12,6 +12,7 @@ use super::control::Control;
 use super::ending::Ending;
 use super::event::Event;
 use super::fdstore::Store;
+use super::relay::Relay;
 use super::report::Reporter;
 use super::restart::{self, StartLimit};
 use super::setup::{self, build_command, PrivateDir};
@@ -23,7 +24,19 @@ use super::{escape, exit, process, Options};
 use sdnotify_runtime::manager::Listener;
 use sdnotify_runtime::Pid;
 
-pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
+/// How `sdnotify run` ends: its exit code, or the signal it dies of (see [`clean_stop_signal`]).
+pub(crate) struct Outcome {
+    pub(crate) code: u8,
+    pub(crate) die_of: Option<i32>,
+}
+
+pub(crate) fn run(mut options: Options) -> Result<Outcome, (u8, String)> {
+    // The outer manager's NOTIFY_SOCKET and WATCHDOG_USEC are read before anything here opens a
+    // descriptor, once (the service's environment is scrubbed of them).
+    let (relay, relay_warning) = Relay::from_env();
+    if let (false, Some(interval)) = (options.watchdog_given, relay.as_ref().and_then(Relay::watchdog)) {
+        options.service_watchdog = Some(interval);
+    }
     let fail = |e: std::io::Error| (exit::CANNOT_START, format!("cannot set up: {e}"));
     let (fdstore_max, fdstore_warning) = setup::fdstore_max(&options).map_err(|why| (exit::USAGE, why))?;
     let dir = PrivateDir::create().map_err(fail)?;
@@ -45,6 +58,10 @@ pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
     };
     let mut supervisor = Supervisor::new(options, listener, reporter, sockets, Store::new(fdstore_max));
     supervisor.control = control;
+    supervisor.relay = relay;
+    if let Some(warning) = relay_warning {
+        supervisor.emit(Event::Warning(warning));
+    }
     for event in supervisor.sockets.events() {
         supervisor.emit(event);
     }
@@ -71,10 +88,23 @@ pub(crate) fn run(options: Options) -> Result<u8, (u8, String)> {
             break code;
         }
     };
+    let die_of = clean_stop_signal(&supervisor);
     let Supervisor { reporter, .. } = supervisor;
     reporter.close();
     drop(dir);
-    Ok(code)
+    Ok(Outcome { code, die_of })
+}
+
+/// The signal `sdnotify run` ends by, as the service did: asked to stop, the service died of
+/// a signal its manager counts as a clean stop (systemd: SIGHUP, SIGINT, SIGTERM, SIGPIPE), so
+/// whatever runs `sdnotify run` (systemd, a shell, another supervisor) sees the same clean
+/// stop, not a failure with code 128+N. Never as PID 1, which cannot be killed by its own
+/// signal (the code 128+N says it instead).
+fn clean_stop_signal(supervisor: &Supervisor) -> Option<i32> {
+    const CLEAN: [i32; 4] = [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGPIPE];
+    let signal = supervisor.last?.signal?;
+    let asked = supervisor.stop_requests > 0;
+    (asked && CLEAN.contains(&signal) && std::process::id() != 1).then_some(signal)
 }
 
 impl Supervisor {
@@ -101,6 +131,7 @@ impl Supervisor {
             sockets,
             fdstore,
             control: None,
+            relay: None,
             clients: Vec::new(),
             restart_requested: false,
             status_text: None,
@@ -186,7 +217,7 @@ impl Supervisor {
             signal: last.signal,
             after: delay,
         });
-        if let Some(signal) = wait_for_stop(signals, at) {
+        if let Some(signal) = wait_for_stop(signals, at, &mut self.relay) {
             self.emit(Event::StopRequested { signal });
             return Some(self.exited(last));
         }
@@ -219,14 +250,18 @@ fn timeouts(options: &Options) -> Timeouts {
     }
 }
 
-/// Waits until `at`; the stop signal if one came first (Ctrl-C during `--restart-sec`).
-fn wait_for_stop(signals: &Signals, at: Instant) -> Option<&'static str> {
+/// Waits until `at`; the stop signal if one came first (Ctrl-C during `--restart-sec`). The
+/// outer manager's watchdog is kept fed meanwhile.
+fn wait_for_stop(signals: &Signals, at: Instant, relay: &mut Option<Relay>) -> Option<&'static str> {
     loop {
+        if let Some(relay) = relay.as_mut() {
+            relay.keep_alive(Instant::now());
+        }
         let left = at.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return None;
         }
-        let left = left.min(Duration::from_secs(1));
+        let left = left.min(super::relay::RETRY);
         let ts = Timespec {
             tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
             tv_nsec: left.subsec_nanos().into(),

@@ -8,7 +8,9 @@ mod escape;
 mod event;
 mod fdstore;
 mod lifecycle;
+mod notices;
 pub(crate) mod process;
+mod relay;
 mod report;
 mod requests;
 mod restart;
@@ -62,6 +64,12 @@ pub(crate) enum KillMode {
 pub(crate) struct Options {
     /// `None`: no watchdog (also for 0 and infinity, as WatchdogSec=).
     pub(crate) watchdog: Option<Duration>,
+    /// `--watchdog` was given; without it, the outer manager's watchdog (see `relay`) is the
+    /// service's.
+    pub(crate) watchdog_given: bool,
+    /// The interval the service gets in WATCHDOG_USEC: `--watchdog`, else the outer manager's,
+    /// which that manager enforces (the supervisor enforces only its own).
+    pub(crate) service_watchdog: Option<Duration>,
     /// `None`: no timeout (0 and infinity, as systemd).
     pub(crate) timeout_start: Option<Duration>,
     pub(crate) timeout_stop: Option<Duration>,
@@ -139,7 +147,12 @@ pub(crate) fn command() -> Command {
              a bare number is seconds. For the timeouts, 0 and infinity mean no timeout.\n\n\
              The service's stdin is /dev/null (--stdin=inherit keeps it); with --json its stdout and\n\
              stderr go to sdnotify's stderr, so stdout carries JSON events only.\n\n\
-             Exit status: the main process's own (128+N when killed by signal N), or\n  \
+             With a NOTIFY_SOCKET of its own (a Type=notify unit, podman --sdnotify=container,\n\
+             another sdnotify run), it relays the service's READY, STATUS, RELOADING, STOPPING,\n\
+             WATCHDOG, EXTEND_TIMEOUT_USEC and ERRNO to it as its own, and without --watchdog the\n\
+             service gets that manager's WATCHDOG_USEC (which that manager enforces).\n\n\
+             Exit status: the main process's own (128+N when killed by signal N; asked to stop,\n\
+             it dies of the service's SIGTERM, SIGINT, SIGHUP or SIGPIPE itself), or\n  \
              121  the main process exited before READY=1 (a failed start)\n  \
              124  no READY=1 within --timeout-start\n  \
              125  the watchdog expired and the service was killed\n   \
@@ -149,7 +162,7 @@ pub(crate) fn command() -> Command {
         )
         .arg(duration(
             "watchdog",
-            "Set WATCHDOG_USEC/WATCHDOG_PID and enforce it: SIGABRT, then SIGKILL, when a ping is late",
+            "Set WATCHDOG_USEC/WATCHDOG_PID and enforce it: SIGABRT, then SIGKILL, when a ping is late (default: the outer manager's, passed on)",
         ))
         .arg(
             duration(
@@ -318,6 +331,8 @@ fn parse(argv: &[OsString]) -> Result<Options, clap::Error> {
     }
     Ok(Options {
         watchdog: timeout("watchdog"),
+        watchdog_given: m.value_source("watchdog") == Some(clap::parser::ValueSource::CommandLine),
+        service_watchdog: timeout("watchdog"),
         timeout_start: timeout("timeout-start"),
         timeout_stop: timeout("timeout-stop"),
         notify_access: text("notify-access")
@@ -380,7 +395,13 @@ pub(crate) fn main(argv: &[OsString]) -> ExitCode {
         }
     };
     match lifecycle::run(options) {
-        Ok(code) => ExitCode::from(code),
+        Ok(outcome) => {
+            if let Some(signal) = outcome.die_of {
+                // Resets the handler and raises the signal; returns only if it did not end us.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+            }
+            ExitCode::from(outcome.code)
+        }
         Err((code, message)) => {
             use std::io::Write as _;
             let _ = writeln!(std::io::stderr(), "sdnotify run: {message}");

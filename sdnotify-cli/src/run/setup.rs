@@ -60,7 +60,9 @@ pub(crate) fn build_command(
     };
     // WATCHDOG_PID and LISTEN_PID must be the service's own pid, known only after fork: a shell
     // sets them and execs the command in place, keeping the pid.
-    let watchdog_pid = options.watchdog.map(|_| "WATCHDOG_PID=$$; export WATCHDOG_PID;");
+    let watchdog_pid = options
+        .service_watchdog
+        .map(|_| "WATCHDOG_PID=$$; export WATCHDOG_PID;");
     let assignments: Vec<&str> = watchdog_pid
         .into_iter()
         .chain(sockets::pid_assignment(handed))
@@ -92,7 +94,7 @@ pub(crate) fn build_command(
     };
     sdnotify_runtime::env::scrub(&mut command);
     command.env("NOTIFY_SOCKET", listener.address());
-    if let Some(interval) = options.watchdog {
+    if let Some(interval) = options.service_watchdog {
         command.env("WATCHDOG_USEC", interval.as_micros().max(1).to_string());
     }
     sockets::hand_over(&mut command, handed)?;
