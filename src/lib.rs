@@ -32,6 +32,11 @@
 //! [`watchdog_enabled`] is `None`, [`booted`] is false, and a `reload = "…"` option never
 //! fires; no `cfg(target_os)` is needed around `#[sdnotify::main]`. The manager's side
 //! (`sdnotify::manager`) is Linux only.
+//!
+//! The library's own diagnostics and the `SDNOTIFY_DEBUG=1` trace are lines on stderr; with the
+//! `log` feature they go through the `log` facade (target `sdnotify`) once the program has
+//! installed a logger, and what goes wrong before `main`'s first line waits for it until
+//! `init!` completes.
 
 pub use sdnotify_runtime::*;
 

@@ -67,8 +67,8 @@ pub use notifier::Notifier;
 pub use parse::{Notification, ParseError};
 pub use pid::{pidfd_id, Pid};
 #[doc(hidden)]
-pub use report::__report;
-use report::trace;
+pub use report::{__defer_reports, __release_reports, __report};
+use report::{trace, trace_line};
 pub use state::{monotonic_now, NotifyAccess, State};
 pub use watchdog::watchdog_enabled;
 
@@ -168,7 +168,7 @@ fn notify_until(states: &[State<'_>], timeout: Option<Duration>) -> Result<bool,
         Ok(message) => message,
         Err(err) => {
             if global.debug {
-                __report(format_args!("error: {err}"));
+                trace_line(format_args!("error: {err}"));
             }
             return Err(err);
         }

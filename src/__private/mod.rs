@@ -71,6 +71,10 @@ impl Guard {
         let guard = Guard {
             finished: Cell::new(false),
         };
+        // With the `log` feature, what goes wrong before the program's first line (where it
+        // installs its logger) waits for the logger: until `init!` completes or the function
+        // ends, or the next line said once a logger exists.
+        sdnotify_runtime::__defer_reports();
         // The environment is read first, before anything here opens a descriptor: it
         // identifies the socket-activation descriptors by their numbers (see `listen_fds`).
         let active = matches!(Notifier::global(), Ok(Some(_))) || sdnotify_runtime::env::debug_enabled();
@@ -157,6 +161,7 @@ pub(crate) fn stop(failure: Option<&str>) {
 
 /// [`stop`], with `ERRNO=` where the failure has an OS error code.
 fn stop_with(failure: Option<&str>, errno: Option<i32>) {
+    sdnotify_runtime::__release_reports();
     if let Some(thread) = WATCHDOG.lock().unwrap_or_else(|e| e.into_inner()).take() {
         thread.stop();
     }
@@ -243,6 +248,8 @@ pub(crate) fn send_ready() {
 
 /// The end of the `init!` section.
 pub fn init_completed() {
+    // The program has installed its logger by now, if it has one.
+    sdnotify_runtime::__release_reports();
     if ACTIVE.load(Ordering::Relaxed) && READY_AUTO.load(Ordering::Relaxed) {
         send_ready();
     }
