@@ -303,3 +303,48 @@ fn sdnotify_run_refuses_the_same_starts_as_the_newest_systemd() {
         }
     }
 }
+
+/// The tokio greeter behind `sdnotify run` in a `Type=notify-reload` unit with
+/// `ReloadSignal=SIGUSR1`: the manager signals the supervisor, which forwards SIGUSR1 to the
+/// service, and relays its RELOADING=1 (with its MONOTONIC_USEC) and READY=1, so
+/// `systemctl reload` returns once the service has reloaded.
+#[test]
+fn a_reload_reaches_the_service_behind_sdnotify_run() {
+    let Some(greeter) = example("reload_tokio") else {
+        return;
+    };
+    const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
+    for manager in reload_managers("reload_behind_sdnotify_run") {
+        let unit = "sdnotify-greeter-relayed.service";
+        let conf = configure(&manager, unit, "greeting = hello\ninterval_ms = 200\n");
+        let active = started(
+            &manager,
+            unit,
+            &["Type=notify-reload", "ReloadSignal=SIGUSR1"],
+            &[SDNOTIFY, "run", "--", &greeter, conf.to_str().unwrap()],
+        );
+        configure(
+            &manager,
+            unit,
+            "greeting = hola\ninterval_ms = 200\nwarmup_ms = 300\n",
+        );
+        let (ok, took) = reload(&manager, unit);
+        assert!(
+            ok && took >= Duration::from_millis(300),
+            "systemd {}: {ok} {took:?}",
+            manager.version
+        );
+        let after = manager.show(unit, PROPS);
+        assert_eq!(
+            (state(&after), status(&after)),
+            ("active", "greeting \"hola\" every 200 ms (configuration #2)"),
+            "systemd {}",
+            manager.version
+        );
+        assert_eq!(
+            after["MainPID"], active["MainPID"],
+            "the supervisor stays the main process"
+        );
+        let _ = manager.systemctl(&["stop", unit]);
+    }
+}
