@@ -44,6 +44,15 @@ impl Run {
             .at
     }
 
+    /// When each `line` arrived.
+    fn times(&self, line: &str) -> Vec<Duration> {
+        self.events
+            .iter()
+            .filter(|e| e.line == line)
+            .map(|e| e.at)
+            .collect()
+    }
+
     fn last_line(&self) -> &str {
         &self.events.last().expect("events").line
     }
@@ -322,12 +331,7 @@ fn auto_watchdog_pings_at_half_the_interval_while_main_blocks() {
         true,
     );
     assert!(r.status.success(), "{}", r.stderr);
-    let pings: Vec<Duration> = r
-        .events
-        .iter()
-        .filter(|e| e.line == "WATCHDOG=1")
-        .map(|e| e.at)
-        .collect();
+    let pings = r.times("WATCHDOG=1");
     // ~1.3 s of life at one ping per 100 ms.
     assert!(
         (9..=15).contains(&pings.len()),
@@ -358,12 +362,7 @@ fn heartbeat_watchdog_stops_pinging_when_the_loop_wedges() {
     );
     assert!(r.status.success(), "{}", r.stderr);
     let wedged = r.at("STATUS=wedged");
-    let pings: Vec<Duration> = r
-        .events
-        .iter()
-        .filter(|e| e.line == "WATCHDOG=1")
-        .map(|e| e.at)
-        .collect();
+    let pings = r.times("WATCHDOG=1");
     assert!(pings.len() >= 4, "pings while alive: {pings:?}");
     let late: Vec<_> = pings
         .iter()
@@ -391,12 +390,7 @@ fn executor_heartbeat_pings_only_while_the_runtime_polls_tasks() {
     assert!(r.status.success(), "{}", r.stderr);
     let blocked = r.at("STATUS=a task blocks the runtime");
     let unblocked = r.at("STATUS=the runtime runs again");
-    let pings: Vec<Duration> = r
-        .events
-        .iter()
-        .filter(|e| e.line == "WATCHDOG=1")
-        .map(|e| e.at)
-        .collect();
+    let pings = r.times("WATCHDOG=1");
     let before = pings.iter().filter(|at| **at < blocked).count();
     assert!(before >= 3, "pings while the runtime ran: {pings:?}");
     // One ping may follow the block: the task ran just before it, within that period.

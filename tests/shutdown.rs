@@ -29,15 +29,7 @@ fn stops_gracefully_on(signal: libc::c_int) {
         "STOPPING=1 came while it drains"
     );
     assert!(child.0.wait().unwrap().success());
-    receiver
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    let more = receiver.recv();
-    assert!(
-        more.is_err(),
-        "one STOPPING=1 only: {:?}",
-        more.map(|d| d.bytes().to_vec())
-    );
+    support::assert_nothing_more(&receiver);
 }
 
 #[test]

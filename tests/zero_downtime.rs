@@ -98,15 +98,7 @@ fn the_passed_socket_is_served_stored_and_kept_until_a_graceful_end() {
         "STOPPING=1 came before the end"
     );
     assert!(child.0.wait().unwrap().success(), "a graceful end exits 0");
-    receiver
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    let more = receiver.recv();
-    assert!(
-        more.is_err(),
-        "one STOPPING=1 only: {:?}",
-        more.map(|d| d.bytes().to_vec())
-    );
+    support::assert_nothing_more(&receiver);
 }
 
 #[test]

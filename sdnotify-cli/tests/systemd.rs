@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::example;
-use support::units::{managers, output, start, state, PROPS};
+use support::units::{assert_ends_cleanly, managers, output, start, state, PROPS};
 use support::user_manager::say;
 
 const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
@@ -145,15 +145,7 @@ fn a_blocked_runtime_ends_with_result_watchdog_a_healthy_one_does_not() {
             "systemd {}: {killed:?}",
             manager.version
         );
-        let ended = manager.wait_for(healthy, PROPS, Duration::from_secs(15), |p| {
-            matches!(state(p), "inactive" | "failed")
-        });
-        assert_eq!(
-            (state(&ended), ended["Result"].as_str()),
-            ("inactive", "success"),
-            "systemd {}: {ended:?}",
-            manager.version
-        );
+        assert_ends_cleanly(&manager, healthy, Duration::from_secs(15));
         let _ = manager.systemctl(&["stop", blocked]);
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use support::example;
 use support::http::{fd_store_unit, free_port, get_pid, socket_unit};
-use support::units::managers;
+use support::units::{assert_ends_cleanly, managers};
 
 /// The pid answering on `port`, retried for a few seconds (the unit may still be starting).
 fn pid_at(port: u16) -> u32 {
@@ -109,14 +109,6 @@ fn stopping_is_sent_the_moment_sigterm_arrives() {
             "while it drains"
         );
         assert_eq!(draining["MainPID"], pid.to_string(), "the service still runs");
-        let ended = manager.wait_for(unit, &props, Duration::from_secs(10), |p| {
-            matches!(p["ActiveState"].as_str(), "inactive" | "failed")
-        });
-        assert_eq!(
-            (ended["ActiveState"].as_str(), ended["Result"].as_str()),
-            ("inactive", "success"),
-            "systemd {}: {ended:?}",
-            manager.version
-        );
+        assert_ends_cleanly(&manager, unit, Duration::from_secs(10));
     }
 }

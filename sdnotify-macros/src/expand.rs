@@ -137,15 +137,7 @@ fn rewrite_init(
     found: &mut Vec<Span>,
     in_closures: &mut Vec<Span>,
 ) -> TokenStream {
-    let crate_name = krate
-        .clone()
-        .into_iter()
-        .filter_map(|tt| match tt {
-            TokenTree::Ident(i) => Some(i.to_string()),
-            _ => None,
-        })
-        .last()
-        .unwrap_or_else(|| "sdnotify".to_owned());
+    let crate_name = crate_name(krate);
     let mut scanner = Scanner {
         krate,
         crate_name,
@@ -238,15 +230,7 @@ fn reload_api_use(body: &TokenStream, krate: &TokenStream) -> Option<(Span, Stri
         "reload_request",
     ];
     const WITH_PATH: [&str; 2] = ["reload", "reload_async"];
-    let crate_name = krate
-        .clone()
-        .into_iter()
-        .filter_map(|tt| match tt {
-            TokenTree::Ident(i) => Some(i.to_string()),
-            _ => None,
-        })
-        .last()
-        .unwrap_or_else(|| "sdnotify".to_owned());
+    let crate_name = crate_name(krate);
     let tokens: Vec<TokenTree> = body.clone().into_iter().collect();
     for (i, tt) in tokens.iter().enumerate() {
         let TokenTree::Ident(ident) = tt else { continue };
@@ -264,6 +248,20 @@ fn reload_api_use(body: &TokenStream, krate: &TokenStream) -> Option<(Span, Stri
         }
     }
     None
+}
+
+/// The last name of the crate's path (`sdnotify`, or the renamed crate's), which the user's
+/// paths to its items start with.
+fn crate_name(krate: &TokenStream) -> String {
+    krate
+        .clone()
+        .into_iter()
+        .filter_map(|tt| match tt {
+            TokenTree::Ident(i) => Some(i.to_string()),
+            _ => None,
+        })
+        .last()
+        .unwrap_or_else(|| "sdnotify".to_owned())
 }
 
 /// A `|` in the statement so far: the `init!` is in a closure's body (or after `||`).

@@ -31,6 +31,19 @@ pub fn example(name: &str) -> PathBuf {
     profile_dir.join("examples").join(name)
 }
 
+/// Checks that nothing more arrives at `receiver` within 300 ms (after the one STOPPING=1).
+pub fn assert_nothing_more(receiver: &sdnotify::manager::Listener) {
+    receiver
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    let more = receiver.recv();
+    assert!(
+        more.is_err(),
+        "one STOPPING=1 only: {:?}",
+        more.map(|d| d.bytes().to_vec())
+    );
+}
+
 /// Kills the child if the test fails before it ended.
 pub struct Reap(pub Child);
 

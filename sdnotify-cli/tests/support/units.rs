@@ -59,6 +59,17 @@ pub fn state(props: &HashMap<String, String>) -> &str {
     props.get("ActiveState").map_or("", String::as_str)
 }
 
+/// Waits for `unit` to end and checks it ended as a clean stop: `inactive`, Result=success.
+pub fn assert_ends_cleanly(manager: &UserManager, unit: &str, within: std::time::Duration) {
+    let ended = manager.wait_for(unit, PROPS, within, |p| matches!(state(p), "inactive" | "failed"));
+    assert_eq!(
+        (state(&ended), ended["Result"].as_str()),
+        ("inactive", "success"),
+        "{unit} on systemd {}: {ended:?}",
+        manager.version
+    );
+}
+
 /// The output a unit wrote (start() sends StandardOutput= to a file in the scratch dir).
 pub fn output(manager: &UserManager, unit: &str) -> String {
     std::fs::read_to_string(manager.scratch().join(format!("{unit}.out"))).unwrap_or_default()
