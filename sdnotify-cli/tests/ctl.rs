@@ -119,7 +119,9 @@ fn status_reload_restart_and_stop_answer_when_done() {
 
     let stop = dir.ctl(&["svc", "stop"]);
     assert_eq!((stop.status.code(), stdout(&stop).as_str()), (Some(0), "stopped"));
-    assert!(running.0.wait().unwrap().code().is_some());
+    // The shell service dies of the SIGTERM, and so does sdnotify run, as asked to stop.
+    use std::os::unix::process::ExitStatusExt as _;
+    assert_eq!(running.0.wait().unwrap().signal(), Some(15));
     let gone = dir.ctl(&["svc", "status"]);
     assert_eq!(gone.status.code(), Some(3), "nothing answers any more");
 }
