@@ -52,10 +52,16 @@ fn index(kind: Kind) -> usize {
     }
 }
 
-/// Makes `signal` a request of `kind` from now on.
+/// Makes `signal` a request of `kind` from now on, and starts the wake thread now.
+///
+/// Now, not at the first wait: that comes right after READY=1, and while a thread is being
+/// created glibc blocks every signal of the creating thread for a moment. A manager that looks
+/// at the main thread's masks at READY=1 (systemd 262, `sdnotify run`) could then take a reload
+/// signal nobody handles for a blocked one.
 pub(crate) fn install(kind: Kind, signal: c_int) -> io::Result<()> {
     __requests::watch(signal, kind)?;
     INSTALLED[index(kind)].store(true, Ordering::Release);
+    let _ = waiting_on();
     Ok(())
 }
 

@@ -6,10 +6,10 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::supervised::{command, SDNOTIFY};
+use support::supervised::{command, Running, SDNOTIFY};
 
 /// A private `XDG_RUNTIME_DIR` for one test (the control sockets live there).
 struct RuntimeDir(PathBuf);
@@ -53,18 +53,6 @@ impl RuntimeDir {
 impl Drop for RuntimeDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Kills the supervisor if the test fails before it ended.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
     }
 }
 

@@ -260,3 +260,47 @@ fn the_outer_watchdog_is_fed_while_the_inner_run_restarts_the_service() {
     assert_eq!(restarts.len(), 2, "{restarts:?}");
     assert_eq!(r.count("ready"), 1, "READY=1 is told once: {names:?}");
 }
+
+/// systemd's watchdog signals the unit's processes with SIGABRT (WatchdogSignal=); in a
+/// container only PID 1 gets it. `sdnotify run` passes it on to the main process, ends the
+/// service and removes its socket directory, rather than dying of it and leaving that behind.
+#[test]
+fn sigabrt_reaches_the_service_and_the_supervisor_cleans_up() {
+    use std::io::{BufRead as _, BufReader};
+    let mut child = command(&[], &["sh", "-c", "sdnotify --ready; exec sleep 30"], &[])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut socket = String::new();
+    for line in lines.by_ref() {
+        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if event["event"] == "started" {
+            socket = event["socket"].as_str().unwrap().to_owned();
+        }
+        if event["event"] == "ready" {
+            break;
+        }
+    }
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::ABORT).unwrap();
+    let rest: Vec<serde_json::Value> = lines
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    let status = child.wait().unwrap();
+    let of = |name: &str| {
+        rest.iter()
+            .find(|e| e["event"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {rest:?}"))
+    };
+    assert_eq!(of("stop-requested")["signal"], "SIGABRT");
+    assert_eq!(
+        of("signal")["signal"],
+        "SIGABRT",
+        "passed on to the main process: {rest:?}"
+    );
+    assert_eq!(of("exited")["signal"], 6, "the service died of it: {rest:?}");
+    assert_eq!(status.code(), Some(128 + 6));
+    let dir = std::path::Path::new(&socket).parent().unwrap();
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}

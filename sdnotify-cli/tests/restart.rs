@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::http::{free_port, get_pid as get};
-use support::supervised::{command, run};
+use support::supervised::{command, run, Running};
 
 fn reasons(events: &[Value], name: &str) -> Vec<String> {
     events
@@ -80,19 +80,20 @@ fn a_stop_request_is_never_followed_by_a_restart() {
     .stdout(Stdio::piped())
     .stderr(Stdio::null())
     .spawn()
+    .map(Running)
     .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
     while let Some(Ok(line)) = lines.next() {
         if line.contains("\"event\":\"ready\"") {
             break;
         }
     }
-    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    let pid = rustix::process::Pid::from_raw(child.0.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     // Ended, not restarted: of the stop's SIGTERM, as the service.
     use std::os::unix::process::ExitStatusExt as _;
-    assert_eq!(child.wait().unwrap().signal(), Some(15), "{rest:?}");
+    assert_eq!(child.0.wait().unwrap().signal(), Some(15), "{rest:?}");
     assert!(!rest.iter().any(|l| l.contains("\"restarting\"")), "{rest:?}");
 }
 
@@ -115,12 +116,13 @@ fn restarts_keep_the_socket_and_hand_the_store_back_so_no_request_is_refused() {
     .stdout(Stdio::piped())
     .stderr(Stdio::null())
     .spawn()
+    .map(Running)
     .unwrap();
-    let supervisor = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    let supervisor = rustix::process::Pid::from_raw(child.0.id() as i32).unwrap();
     let events = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
     let reader = {
         let events = Arc::clone(&events);
-        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let stdout = BufReader::new(child.0.stdout.take().unwrap());
         std::thread::spawn(move || {
             for line in stdout.lines().map_while(Result::ok) {
                 events.lock().unwrap().push(serde_json::from_str(&line).unwrap());
@@ -174,7 +176,7 @@ fn restarts_keep_the_socket_and_hand_the_store_back_so_no_request_is_refused() {
     stop.store(true, Ordering::Relaxed);
     let pids = client.join().unwrap();
     rustix::process::kill_process(supervisor, rustix::process::Signal::TERM).unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(child.0.wait().unwrap().success());
     reader.join().unwrap();
     let events = events.lock().unwrap();
     assert_eq!(

@@ -1,5 +1,6 @@
 //! The signals `sdnotify run` reacts to, set by signal-hook's handlers: SIGTERM, SIGINT, SIGHUP
-//! and SIGQUIT stop the service (each would otherwise end the supervisor and orphan it);
+//! and SIGQUIT stop the service (each would otherwise end the supervisor and orphan it), and so
+//! does SIGABRT, an outer manager's watchdog, which the main process gets too;
 //! SIGCHLD wakes the loop; the signals it has no meaning for (SIGUSR1, SIGUSR2, SIGWINCH,
 //! SIGALRM, …) are forwarded to the main process, as tini does. As a pid namespace's PID 1
 //! (a container's init), a signal without a handler would be dropped by the kernel.
@@ -10,12 +11,17 @@ use std::sync::Arc;
 
 use rustix::process::Signal;
 
-const STOP_SIGNALS: [(i32, &str); 4] = [
+const STOP_SIGNALS: [(i32, &str); 5] = [
     (signal_hook::consts::SIGTERM, "SIGTERM"),
     (signal_hook::consts::SIGINT, "SIGINT"),
     (signal_hook::consts::SIGHUP, "SIGHUP"),
     (signal_hook::consts::SIGQUIT, "SIGQUIT"),
+    (signal_hook::consts::SIGABRT, "SIGABRT"),
 ];
+
+/// The stop signal that is also passed on to the main process: an outer manager's watchdog
+/// (systemd's WatchdogSignal=), meant for the service, whose core dump says where it hung.
+pub(crate) const WATCHDOG_SIGNAL: &str = "SIGABRT";
 
 /// Passed on to the main process.
 const FORWARDED: [(Signal, &str); 8] = [
@@ -31,7 +37,7 @@ const FORWARDED: [(Signal, &str); 8] = [
 
 pub(crate) struct Signals {
     stop: Arc<AtomicBool>,
-    stop_name: [Arc<AtomicBool>; 4],
+    stop_name: [Arc<AtomicBool>; 5],
     forward: [Arc<AtomicBool>; 8],
     pub(crate) wake: UnixStream,
 }
@@ -42,7 +48,7 @@ impl Signals {
         wake.set_nonblocking(true)?;
         wake_write.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let stop_name = [(); 4].map(|()| Arc::new(AtomicBool::new(false)));
+        let stop_name = [(); 5].map(|()| Arc::new(AtomicBool::new(false)));
         for ((signal, _), flag) in STOP_SIGNALS.iter().zip(&stop_name) {
             signal_hook::flag::register(*signal, Arc::clone(flag))?;
             signal_hook::flag::register(*signal, Arc::clone(&stop))?;

@@ -18,7 +18,7 @@ use super::fdstore::Store;
 use super::relay::Relay;
 use super::report::Reporter;
 use super::restart::Ended;
-use super::signals::Signals;
+use super::signals::{Signals, WATCHDOG_SIGNAL};
 use super::sockets::Sockets;
 use super::state::{Effect, Phase, State};
 use super::{exit, process, Options, ReloadSignal};
@@ -93,6 +93,9 @@ impl Supervisor {
             self.wait(signals, timeout);
             signals.drain();
             if let Some(signal) = signals.take_stop() {
+                if signal == WATCHDOG_SIGNAL {
+                    self.forward(Signal::ABORT, signal);
+                }
                 self.on_stop_request(signal);
             }
             for (signal, name) in signals.take_forwarded() {
