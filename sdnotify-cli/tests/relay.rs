@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use sdnotify_runtime::manager::{Datagram, Listener};
 use support::example;
-use support::supervised::{command, run, SDNOTIFY};
+use support::supervised::{command, run, Ready, SDNOTIFY};
 
 mod support;
 
@@ -266,28 +266,9 @@ fn the_outer_watchdog_is_fed_while_the_inner_run_restarts_the_service() {
 /// service and removes its socket directory, rather than dying of it and leaving that behind.
 #[test]
 fn sigabrt_reaches_the_service_and_the_supervisor_cleans_up() {
-    use std::io::{BufRead as _, BufReader};
-    let mut child = command(&[], &["sh", "-c", "sdnotify --ready; exec sleep 30"], &[])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut socket = String::new();
-    for line in lines.by_ref() {
-        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-        if event["event"] == "started" {
-            socket = event["socket"].as_str().unwrap().to_owned();
-        }
-        if event["event"] == "ready" {
-            break;
-        }
-    }
-    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
-    rustix::process::kill_process(pid, rustix::process::Signal::ABORT).unwrap();
-    let rest: Vec<serde_json::Value> = lines
-        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-        .collect();
-    let status = child.wait().unwrap();
+    let ready = Ready::start(&[], &["sh", "-c", "sdnotify --ready; exec sleep 30"]);
+    let dir = ready.socket_dir.clone();
+    let (rest, status) = ready.signal_and_wait(rustix::process::Signal::ABORT);
     let of = |name: &str| {
         rest.iter()
             .find(|e| e["event"] == name)
@@ -301,6 +282,5 @@ fn sigabrt_reaches_the_service_and_the_supervisor_cleans_up() {
     );
     assert_eq!(of("exited")["signal"], 6, "the service died of it: {rest:?}");
     assert_eq!(status.code(), Some(128 + 6));
-    let dir = std::path::Path::new(&socket).parent().unwrap();
     assert!(!dir.exists(), "{} left behind", dir.display());
 }

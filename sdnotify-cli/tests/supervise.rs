@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sdnotify_runtime::{Message, Notifier, State};
-use support::supervised::{command, events, run, SDNOTIFY};
+use support::supervised::{command, events, run, Ready, SDNOTIFY};
 
 const SCENARIO: &str = "SDNOTIFY_SUPERVISE_SCENARIO";
 
@@ -491,27 +491,11 @@ fn stdin_is_dev_null_unless_inherited() {
 #[test]
 fn sighup_and_sigquit_stop_the_service_and_remove_the_socket() {
     for signal in [rustix::process::Signal::HUP, rustix::process::Signal::QUIT] {
-        let mut child = command(&[], &["sh", "-c", "sdnotify --ready; sleep 30"], &[])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut socket = String::new();
-        for line in lines.by_ref() {
-            let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-            if event["event"] == "started" {
-                socket = event["socket"].as_str().unwrap().to_owned();
-            }
-            if event["event"] == "ready" {
-                break;
-            }
-        }
-        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
-        rustix::process::kill_process(pid, signal).unwrap();
-        let rest: Vec<String> = lines.map(Result::unwrap).collect();
-        let status = child.wait().unwrap();
+        let ready = Ready::start(&[], &["sh", "-c", "sdnotify --ready; sleep 30"]);
+        let dir = ready.socket_dir.clone();
+        let (rest, status) = ready.signal_and_wait(signal);
         assert!(
-            rest.iter().any(|l| l.contains("stop-requested")),
+            rest.iter().any(|e| e["event"] == "stop-requested"),
             "{signal:?}: {rest:?}"
         );
         // The service died of the SIGTERM of the stop, and sdnotify run of the same (a
@@ -522,7 +506,6 @@ fn sighup_and_sigquit_stop_the_service_and_remove_the_socket() {
             Some(15),
             "{signal:?}: the service's SIGTERM status"
         );
-        let dir = std::path::Path::new(&socket).parent().unwrap();
         assert!(!dir.exists(), "{} left behind", dir.display());
     }
 }

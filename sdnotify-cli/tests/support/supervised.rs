@@ -111,3 +111,55 @@ impl Drop for Running {
         }
     }
 }
+
+/// `sdnotify run --json` whose service is ready: the supervisor (stopped when dropped), the
+/// events still to come, and the directory of its notification socket.
+pub struct Ready {
+    pub child: Running,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    pub socket_dir: PathBuf,
+}
+
+impl Ready {
+    pub fn start(options: &[&str], command_line: &[&str]) -> Ready {
+        use std::io::BufRead as _;
+        let mut child = Running(
+            command(options, command_line, &[])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut lines = std::io::BufReader::new(child.0.stdout.take().unwrap()).lines();
+        let mut socket = PathBuf::new();
+        for line in lines.by_ref() {
+            let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if event["event"] == "started" {
+                socket = PathBuf::from(event["socket"].as_str().unwrap());
+            }
+            if event["event"] == "ready" {
+                break;
+            }
+        }
+        let socket_dir = socket.parent().expect("a started event").to_path_buf();
+        Ready {
+            child,
+            lines,
+            socket_dir,
+        }
+    }
+
+    /// Sends `signal` to the supervisor; the events that followed, and how it ended.
+    pub fn signal_and_wait(
+        mut self,
+        signal: rustix::process::Signal,
+    ) -> (Vec<Value>, std::process::ExitStatus) {
+        let pid = rustix::process::Pid::from_raw(self.child.0.id() as i32).unwrap();
+        rustix::process::kill_process(pid, signal).unwrap();
+        let rest = self
+            .lines
+            .by_ref()
+            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+            .collect();
+        (rest, self.child.0.wait().unwrap())
+    }
+}
