@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::http::{free_port, get_pid as get};
-use support::supervised::{command, run, Running};
+use support::supervised::{command, run, Ready, Running};
 
 fn reasons(events: &[Value], name: &str) -> Vec<String> {
     events
@@ -72,29 +72,12 @@ fn on_failure_does_not_restart_a_clean_exit_and_always_does() {
 
 #[test]
 fn a_stop_request_is_never_followed_by_a_restart() {
-    let mut child = command(
-        &["--restart=always"],
-        &["sh", "-c", "sdnotify --ready; sleep 30"],
-        &[],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .map(Running)
-    .unwrap();
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    while let Some(Ok(line)) = lines.next() {
-        if line.contains("\"event\":\"ready\"") {
-            break;
-        }
-    }
-    let pid = rustix::process::Pid::from_raw(child.0.id() as i32).unwrap();
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let ready = Ready::start(&["--restart=always"], &["sh", "-c", "sdnotify --ready; sleep 30"]);
+    let (rest, status) = ready.signal_and_wait(rustix::process::Signal::TERM);
     // Ended, not restarted: of the stop's SIGTERM, as the service.
     use std::os::unix::process::ExitStatusExt as _;
-    assert_eq!(child.0.wait().unwrap().signal(), Some(15), "{rest:?}");
-    assert!(!rest.iter().any(|l| l.contains("\"restarting\"")), "{rest:?}");
+    assert_eq!(status.signal(), Some(15), "{rest:?}");
+    assert!(!rest.iter().any(|e| e["event"] == "restarting"), "{rest:?}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::example;
-use support::units::{assert_ends_cleanly, managers, output, start, state, PROPS};
+use support::units::{assert_ends_cleanly, assert_watchdog_fires, managers, output, start, state, PROPS};
 use support::user_manager::say;
 
 const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
@@ -101,10 +101,7 @@ fn a_wedged_heartbeat_loop_ends_with_result_watchdog() {
         );
         let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
         assert_eq!(state(&active), "active");
-        let ended = manager.wait_for(unit, PROPS, Duration::from_secs(15), |p| {
-            p["Result"] == "watchdog"
-        });
-        assert_eq!(ended["Result"], "watchdog", "{ended:?}");
+        assert_watchdog_fires(&manager, unit);
     }
 }
 
@@ -137,14 +134,7 @@ fn a_blocked_runtime_ends_with_result_watchdog_a_healthy_one_does_not() {
                 manager.version
             );
         }
-        let killed = manager.wait_for(blocked, PROPS, Duration::from_secs(15), |p| {
-            p["Result"] == "watchdog"
-        });
-        assert_eq!(
-            killed["Result"], "watchdog",
-            "systemd {}: {killed:?}",
-            manager.version
-        );
+        assert_watchdog_fires(&manager, blocked);
         assert_ends_cleanly(&manager, healthy, Duration::from_secs(15));
         let _ = manager.systemctl(&["stop", blocked]);
     }

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::example;
-use support::units::{assert_ends_cleanly, managers, start, state, PROPS};
+use support::units::{assert_ends_cleanly, assert_watchdog_fires, managers, start, state, PROPS};
 
 const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
 
@@ -97,14 +97,7 @@ fn the_units_watchdog_follows_the_service_behind_sdnotify_run() {
             "systemd {}: {alive:?}",
             manager.version
         );
-        let ended = manager.wait_for(unit, PROPS, Duration::from_secs(15), |p| {
-            p["Result"] == "watchdog"
-        });
-        assert_eq!(
-            ended["Result"], "watchdog",
-            "systemd {}: {ended:?}",
-            manager.version
-        );
+        let ended = assert_watchdog_fires(&manager, unit);
         assert_eq!(ended["StatusText"], "wedged", "the service's last status");
     }
 }

@@ -70,6 +70,19 @@ pub fn assert_ends_cleanly(manager: &UserManager, unit: &str, within: std::time:
     );
 }
 
+/// Waits for `unit`'s watchdog to fire (Result=watchdog) and checks it did; its properties then.
+pub fn assert_watchdog_fires(manager: &UserManager, unit: &str) -> HashMap<String, String> {
+    let ended = manager.wait_for(unit, PROPS, std::time::Duration::from_secs(15), |p| {
+        p["Result"] == "watchdog"
+    });
+    assert_eq!(
+        ended["Result"], "watchdog",
+        "{unit} on systemd {}: {ended:?}",
+        manager.version
+    );
+    ended
+}
+
 /// The output a unit wrote (start() sends StandardOutput= to a file in the scratch dir).
 pub fn output(manager: &UserManager, unit: &str) -> String {
     std::fs::read_to_string(manager.scratch().join(format!("{unit}.out"))).unwrap_or_default()
