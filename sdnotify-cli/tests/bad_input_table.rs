@@ -407,6 +407,11 @@ fn rows() -> Vec<(String, &'static str, String)> {
         ),
         ("`sdnotify ctl web dance`", vec!["ctl", "web", "dance"], None),
         (
+            "`sdnotify run -- true`, its own `NOTIFY_SOCKET=relative`",
+            vec!["run", "--", "true"],
+            Some("relative"),
+        ),
+        (
             "`sdnotify run -- /nonexistent`",
             vec!["run", "--", "/nonexistent"],
             None,

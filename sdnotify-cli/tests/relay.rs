@@ -284,3 +284,33 @@ fn sigabrt_reaches_the_service_and_the_supervisor_cleans_up() {
     assert_eq!(status.code(), Some(128 + 6));
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
+
+/// Its own malformed NOTIFY_SOCKET or WATCHDOG_USEC: refused before the service starts, saying
+/// which and what to do.
+#[test]
+fn a_malformed_outer_environment_is_refused_at_start() {
+    let marker = std::env::temp_dir().join(format!("sdnotify-relay-started-{}", std::process::id()));
+    let touch = format!("touch {}", marker.display());
+    let listener = Listener::bind_unique().unwrap();
+    let address = listener.address().to_str().unwrap().to_owned();
+    for (env, says) in [
+        (
+            vec![("NOTIFY_SOCKET", "relative")],
+            "its own NOTIFY_SOCKET: invalid notification socket address",
+        ),
+        (
+            vec![("NOTIFY_SOCKET", address.as_str()), ("WATCHDOG_USEC", "abc")],
+            "its own WATCHDOG_USEC: invalid $WATCHDOG_USEC=\"abc\"",
+        ),
+    ] {
+        let out = command(&[], &["sh", "-c", &touch], &env).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{env:?}: {stderr}");
+        assert!(stderr.contains(says) && stderr.contains("unset it"), "{stderr}");
+        assert!(!marker.exists(), "{env:?}: the service ran");
+    }
+    listener
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    assert!(listener.recv().is_err(), "nothing was sent");
+}

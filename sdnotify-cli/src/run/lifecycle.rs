@@ -33,7 +33,7 @@ pub(crate) struct Outcome {
 pub(crate) fn run(mut options: Options) -> Result<Outcome, (u8, String)> {
     // The outer manager's NOTIFY_SOCKET and WATCHDOG_USEC are read before anything here opens a
     // descriptor, once (the service's environment is scrubbed of them).
-    let (relay, relay_warning) = Relay::from_env();
+    let relay = Relay::from_env().map_err(|why| (exit::USAGE, why))?;
     if let (false, Some(interval)) = (options.watchdog_given, relay.as_ref().and_then(Relay::watchdog)) {
         options.service_watchdog = Some(interval);
     }
@@ -59,9 +59,6 @@ pub(crate) fn run(mut options: Options) -> Result<Outcome, (u8, String)> {
     let mut supervisor = Supervisor::new(options, listener, reporter, sockets, Store::new(fdstore_max));
     supervisor.control = control;
     supervisor.relay = relay;
-    if let Some(warning) = relay_warning {
-        supervisor.emit(Event::Warning(warning));
-    }
     for event in supervisor.sockets.events() {
         supervisor.emit(event);
     }

@@ -158,7 +158,8 @@ pub(crate) fn command() -> Command {
              125  the watchdog expired and the service was killed\n   \
              76  notify-reload broken: the reload signal not caught at READY=1, or a reload unfinished\n  \
              127  the command could not be started\n    \
-             2  the command line of `sdnotify run` was wrong",
+             2  the command line of `sdnotify run` was wrong, or its own NOTIFY_SOCKET or\n         \
+                WATCHDOG_USEC",
         )
         .arg(duration(
             "watchdog",

@@ -49,21 +49,18 @@ pub(super) struct Relay {
 }
 
 impl Relay {
-    /// The relay to the manager named by this process's own `NOTIFY_SOCKET`, if it has one; a
-    /// malformed one is a warning and no relay.
-    pub(super) fn from_env() -> (Option<Relay>, Option<String>) {
+    /// The relay to the manager named by this process's own `NOTIFY_SOCKET`, if it has one. A
+    /// malformed `NOTIFY_SOCKET` or `WATCHDOG_USEC` is an error: the outer manager would never
+    /// hear of the service.
+    pub(super) fn from_env() -> Result<Option<Relay>, String> {
+        let unset = "unset it to run without an outer manager";
         let notifier = match Notifier::global() {
             Ok(Some(notifier)) => notifier,
-            Ok(None) => return (None, None),
-            Err(e) => return (None, Some(format!("NOTIFY_SOCKET not used: {e}"))),
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(format!("its own NOTIFY_SOCKET: {e}; {unset}")),
         };
-        let (watchdog, warning) = match sdnotify_runtime::watchdog_enabled() {
-            Ok(interval) => (interval, None),
-            Err(e) => (
-                None,
-                Some(format!("the outer manager's watchdog is not passed on: {e}")),
-            ),
-        };
+        let watchdog = sdnotify_runtime::watchdog_enabled()
+            .map_err(|e| format!("its own WATCHDOG_USEC: {e}; {unset} (and NOTIFY_SOCKET)"))?;
         let relay = Relay {
             notifier,
             watchdog,
@@ -77,7 +74,7 @@ impl Relay {
             warned_failed: false,
             warnings: Vec::new(),
         };
-        (Some(relay), warning)
+        Ok(Some(relay))
     }
 
     /// The outer manager's watchdog interval, which the service gets when `--watchdog` is not
