@@ -165,6 +165,9 @@ impl Supervisor {
     }
 
     fn on_main_exit(&mut self, status: MainExit) {
+        // What it sent before it ended (its STOPPING=1 on the way out) is queued by now, but
+        // may have come after this turn's receive: read it first, as the main process's.
+        self.receive_all();
         self.main_exit = Some(status);
         self.main_fd = None;
         let mut fx = Vec::new();
