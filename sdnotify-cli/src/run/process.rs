@@ -233,20 +233,63 @@ pub(crate) fn process_of_pidfd(fd: &OwnedFd) -> Result<Pid, String> {
 
 /// Whether `pid` catches or blocks `signal` (SigCgt or SigBlk in /proc/PID/status), what
 /// systemd 262 checks of a notify-reload service; `None` when that cannot be read.
+///
+/// A mask blocking every signal is looked at again for a moment: glibc while it creates a
+/// thread, and a shell around `vfork`, block everything for an instant, and a process caught
+/// there (more likely on a loaded machine) is not one that blocks its reload signal. A
+/// program that really blocks it (for a signalfd) blocks its own set, not all.
 pub(crate) fn catches_or_blocks(pid: Pid, signal: Signal) -> Option<bool> {
+    let bit = u32::try_from(signal.as_raw()).ok()?.checked_sub(1)?;
+    let bit = 1u64.checked_shl(bit)?;
+    let mut masks = signal_masks(pid)?;
+    for _ in 0..25 {
+        if !blocks_everything(masks.blocked) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        masks = signal_masks(pid)?;
+    }
+    Some((masks.caught | masks.blocked) & bit != 0)
+}
+
+struct Masks {
+    caught: u64,
+    blocked: u64,
+}
+
+fn signal_masks(pid: Pid) -> Option<Masks> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let mask = |key: &str| {
         let hex = status.lines().find_map(|l| l.strip_prefix(key))?;
         u64::from_str_radix(hex.trim(), 16).ok()
     };
-    let bit = u32::try_from(signal.as_raw()).ok()?.checked_sub(1)?;
-    let bit = 1u64.checked_shl(bit)?;
-    Some((mask("SigCgt:")? | mask("SigBlk:")?) & bit != 0)
+    Some(Masks {
+        caught: mask("SigCgt:")?,
+        blocked: mask("SigBlk:")?,
+    })
+}
+
+/// Every standard signal blocked that can be (all of 1–31 but SIGKILL and SIGSTOP).
+fn blocks_everything(blocked: u64) -> bool {
+    let standard = (1u64 << 31) - 1;
+    let unblockable = (1u64 << (libc::SIGKILL - 1)) | (1u64 << (libc::SIGSTOP - 1));
+    blocked & standard == standard & !unblockable
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_all_signals_block_is_told_from_a_chosen_set() {
+        // sigfillset as /proc shows it (the kernel drops SIGKILL and SIGSTOP), with and
+        // without the real-time signals.
+        assert!(blocks_everything(0xfffffffe7ffbfeff));
+        assert!(blocks_everything(0x7ffbfeff));
+        // A program blocking SIGHUP and SIGUSR1 for its signalfd.
+        assert!(!blocks_everything(0x201));
+        assert!(!blocks_everything(0));
+    }
 
     #[test]
     fn only_descendants_are_ours() {
