@@ -2,6 +2,7 @@
 #![allow(unreachable_pub, dead_code)]
 
 pub mod http;
+mod leftovers;
 pub mod supervised;
 pub mod units;
 pub mod user_manager;

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use super::leftovers;
+
 /// Which systemd runs the manager: the host's, or the one installed in a Debian tree (made
 /// by `.ci/run` with debootstrap: trixie = 257, sid = the newest).
 #[derive(Debug, Clone)]
@@ -26,8 +28,7 @@ impl Systemd {
     /// The host's systemd and every Debian tree present under `$SDNOTIFY_SYSTEMD_TREES`
     /// (default `/var/cache/sdnotify`), in that order: trixie, then sid.
     pub fn all() -> Vec<Systemd> {
-        let base = std::env::var_os("SDNOTIFY_SYSTEMD_TREES")
-            .map_or_else(|| PathBuf::from("/var/cache/sdnotify"), PathBuf::from);
+        let base = trees_base();
         let mut all = vec![Systemd::Host];
         for suite in ["trixie", "sid"] {
             let tree = base.join(suite);
@@ -51,6 +52,12 @@ impl Systemd {
             Systemd::Tree(root) => Some(root),
         }
     }
+}
+
+/// Where the Debian trees are: `$SDNOTIFY_SYSTEMD_TREES`, by default `/var/cache/sdnotify`.
+pub(super) fn trees_base() -> PathBuf {
+    std::env::var_os("SDNOTIFY_SYSTEMD_TREES")
+        .map_or_else(|| PathBuf::from("/var/cache/sdnotify"), PathBuf::from)
 }
 
 /// The running manager; `Drop` tears it down.
@@ -146,6 +153,8 @@ impl UserManager {
             return Err("unshare (util-linux) is not installed".to_owned());
         }
         let layout = layout()?;
+        // A test run that was killed could not tear its managers down: clear what it left.
+        leftovers::sweep();
         let name = unique("sdnotify-test");
         // A short runtime dir: socket paths under it must fit sun_path. A tree's manager has it
         // inside the tree (the same dir, seen from both sides).
@@ -353,35 +362,10 @@ impl UserManager {
     fn pids_in_cgroups(&self) -> Vec<i32> {
         let mut pids = Vec::new();
         for cg in &self.cgroups {
-            collect_pids(cg, &mut pids);
+            leftovers::collect_pids(cg, &mut pids);
         }
         pids
     }
-}
-
-fn collect_pids(dir: &Path, pids: &mut Vec<i32>) {
-    if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-        pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-    }
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                collect_pids(&entry.path(), pids);
-            }
-        }
-    }
-}
-
-/// Removes a cgroup tree bottom-up.
-fn remove_tree(dir: &Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                remove_tree(&entry.path());
-            }
-        }
-    }
-    let _ = std::fs::remove_dir(dir);
 }
 
 impl Drop for UserManager {
@@ -426,7 +410,7 @@ impl Drop for UserManager {
         }
         for cg in &self.cgroups {
             for _ in 0..20 {
-                remove_tree(cg);
+                leftovers::remove_tree(cg);
                 if !cg.exists() {
                     break;
                 }
