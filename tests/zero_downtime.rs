@@ -5,8 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -40,21 +39,7 @@ fn start(passed: Option<&OwnedFd>, arg: &str) -> (Reap, Listener) {
         .env("ZD_DRAIN_MS", "1000")
         .stdout(Stdio::null());
     if let Some(fd) = passed {
-        cmd.env("LISTEN_FDS", "1").env("LISTEN_FDNAMES", "http");
-        let raw = fd.as_raw_fd();
-        // SAFETY: between fork and exec the closure only calls dup2 and fcntl, which are
-        // async-signal-safe; `raw` is open in the parent until the child has exec'd.
-        unsafe {
-            cmd.pre_exec(move || {
-                if raw == 3 {
-                    // dup2(3, 3) would keep close-on-exec: clear it instead.
-                    libc::fcntl(3, libc::F_SETFD, 0);
-                } else if libc::dup2(raw, 3) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        sdnotify::manager::pass_listen_fds(&mut cmd, &[(fd.as_fd(), Some("http"))]).unwrap();
     }
     (Reap(cmd.spawn().unwrap()), receiver)
 }

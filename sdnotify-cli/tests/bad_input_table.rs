@@ -193,6 +193,14 @@ fn rows() -> Vec<(String, &'static str, String)> {
             msg(&[State::FdName("tab\t")]),
         ),
         (
+            "`manager::pass_listen_fds(&mut command, &[(fd, Some(\"a:b\"))])`".into(),
+            "API",
+            api(sdnotify_runtime::manager::pass_listen_fds(
+                &mut Command::new("true"),
+                &[(borrowed[0], Some("a:b"))],
+            )),
+        ),
+        (
             "`State::WatchdogUsec(Duration::MAX)`".into(),
             "API",
             msg(&[State::WatchdogUsec(Duration::MAX)]),

@@ -2,8 +2,7 @@
 //! `LISTEN_FDS=1`, `LISTEN_FDNAMES` and its own `LISTEN_PID`, as systemd passes a `.socket`
 //! unit's (or the fd store's) descriptor.
 
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Command, Output};
 
 use sdnotify_runtime::activation;
@@ -65,21 +64,7 @@ fn service(scenario: &str, fd: Option<&OwnedFd>, name: &str) -> String {
     }
     cmd.env(SCENARIO, scenario);
     if let Some(fd) = fd {
-        cmd.env("LISTEN_FDS", "1").env("LISTEN_FDNAMES", name);
-        let raw = fd.as_raw_fd();
-        // SAFETY: between fork and exec the closure only calls dup2 and fcntl, which are
-        // async-signal-safe; `raw` stays open in the parent until the child has exec'd.
-        unsafe {
-            cmd.pre_exec(move || {
-                if raw == 3 {
-                    // dup2(3, 3) would keep close-on-exec: clear it instead.
-                    libc::fcntl(3, libc::F_SETFD, 0);
-                } else if libc::dup2(raw, 3) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        sdnotify_runtime::manager::pass_listen_fds(&mut cmd, &[(fd.as_fd(), Some(name))]).unwrap();
     }
     let Output {
         status,

@@ -8,8 +8,7 @@
 
 use std::io;
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -146,44 +145,14 @@ impl Sockets {
     }
 }
 
-/// `LISTEN_FDS` and `LISTEN_FDNAMES` (when any descriptor is named; the others are `unknown`,
-/// as `sd_listen_fds_with_names` calls a nameless one), and the descriptors moved to 3, 4, … in
-/// the service. `LISTEN_PID` is the service's own pid, set by the shell that execs it (see
+/// `LISTEN_FDS`, `LISTEN_FDNAMES` and the descriptors at 3, 4, … in the service, as systemd
+/// passes them. `LISTEN_PID` is the service's own pid, set by the shell that execs it (see
 /// `setup::build_command`).
 pub(crate) fn hand_over(command: &mut Command, fds: &[(BorrowedFd<'_>, Option<&str>)]) -> io::Result<()> {
-    if fds.is_empty() {
-        return Ok(());
-    }
-    command.env("LISTEN_FDS", fds.len().to_string());
-    if fds.iter().any(|(_, name)| name.is_some()) {
-        let names: Vec<&str> = fds.iter().map(|(_, name)| name.unwrap_or("unknown")).collect();
-        command.env("LISTEN_FDNAMES", names.join(":"));
-    }
-    // Copies above the target range, so moving one into place never overwrites another.
-    let above = RawFd::try_from(3 + fds.len()).unwrap_or(RawFd::MAX);
-    let mut sources = Vec::new();
-    for (fd, _) in fds {
-        sources.push(rustix::io::fcntl_dupfd_cloexec(fd, above)?);
-    }
-    let raws: Vec<RawFd> = sources.iter().map(AsRawFd::as_raw_fd).collect();
-    // The copies live as long as the command (until after the spawn).
-    let keep = std::sync::Arc::new(sources);
-    #[allow(unsafe_code)]
-    // SAFETY: between fork and exec the closure only calls dup2 (async-signal-safe), on
-    // descriptors that stay open in the parent until the command is dropped (`keep`); dup2's copy
-    // is not close-on-exec, so it crosses into the service.
-    unsafe {
-        command.pre_exec(move || {
-            let _ = &keep;
-            for (target, &source) in (3..).zip(&raws) {
-                if libc::dup2(source, target) == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-    Ok(())
+    sdnotify_runtime::manager::pass_listen_fds(command, fds).map_err(|e| match e {
+        sdnotify_runtime::Error::Io(e) => e,
+        other => io::Error::other(other),
+    })
 }
 
 /// The words a shell adds to set `LISTEN_PID` to its own pid, when descriptors are passed.

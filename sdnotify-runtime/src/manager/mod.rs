@@ -1,7 +1,8 @@
 //! The manager's side of the socket: receive notifications as systemd does.
 //!
 //! What the supervisor (`sdnotify run`), the CLI's tests and your own tests use to see exactly
-//! what a service sends: the bytes, the sender's credentials and the descriptors.
+//! what a service sends: the bytes, the sender's credentials and the descriptors; and
+//! [`pass_listen_fds`], which hands a program descriptors as socket activation does.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -15,6 +16,10 @@ use crate::address::{AddressKind, NotifyAddress};
 use crate::error::{Error, MAX_MESSAGE_LEN};
 use crate::parse::{Notification, ParseError};
 use crate::sys::{self, SockType};
+
+mod pass;
+
+pub use pass::pass_listen_fds;
 
 /// A bound notification socket that receives datagrams with their senders' credentials.
 ///

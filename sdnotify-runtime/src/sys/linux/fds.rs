@@ -70,3 +70,34 @@ pub(crate) fn claim_inherited(fd: RawFd, identity: Identity) -> io::Result<Owned
     // close-on-exec, and a claim marks it so under the lock above, so it is owned once.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
+
+/// Makes `fds` descriptors 3, 4, … (not close-on-exec) of the program `command` runs, as a
+/// manager passes socket-activated descriptors. Close-on-exec copies are made now, above that
+/// range, so moving one into place in the child never overwrites another; `command` owns them
+/// until it is dropped, so they stay open in the parent until the child has exec'd.
+pub(crate) fn place_from_3_on_exec(
+    command: &mut std::process::Command,
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let above = RawFd::try_from(3 + fds.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut copies = Vec::with_capacity(fds.len());
+    for fd in fds {
+        // SAFETY: F_DUPFD_CLOEXEC on a borrowed, open descriptor only creates a new one.
+        let copy = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, above) })?;
+        // SAFETY: the descriptor was just created and nothing else owns it.
+        copies.push(unsafe { OwnedFd::from_raw_fd(copy) });
+    }
+    // SAFETY: between fork and exec the closure only calls dup2, which is async-signal-safe, on
+    // the copies it owns (open until the command is dropped); dup2's result is not
+    // close-on-exec, so it crosses into the program.
+    unsafe {
+        command.pre_exec(move || {
+            for (target, copy) in (3..).zip(&copies) {
+                check(libc::dup2(copy.as_raw_fd(), target))?;
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}

@@ -7,7 +7,7 @@ mod requests;
 mod socket;
 
 pub(crate) use describe::{describe, file_id, local_addr, path_id};
-pub(crate) use fds::{claim_inherited, identify_inherited, pipe, read};
+pub(crate) use fds::{claim_inherited, identify_inherited, pipe, place_from_3_on_exec, read};
 pub(crate) use process::{
     current_pid, gid, monotonic, no_such_process, pidfd_open, pidfs_inode, realtime_signals, signal_names,
     uid,
