@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use sdnotify_runtime::{Message, Notifier, State};
 use serde_json::Value;
 use support::supervised::command;
-use support::units::{managers, start, state};
+use support::units::{assert_becomes_active, managers, start, state};
 
 const SCENARIO: &str = "SDNOTIFY_HOSTILE_SCENARIO";
 
@@ -310,8 +310,7 @@ fn systemd_does_not_take_a_thread_as_the_main_process_either() {
             "ExecMainStatus",
             "Result",
         ];
-        let active = manager.wait_for(unit, &props, Duration::from_secs(5), |p| state(p) == "active");
-        assert_eq!(state(&active), "active", "{active:?}");
+        let active = assert_becomes_active(&manager, unit, &props, Duration::from_secs(5));
         assert_eq!(
             active["MainPID"], active["ExecMainPID"],
             "systemd {} kept the process as the main process: {active:?}",

@@ -7,7 +7,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::example;
-use support::units::{assert_ends_cleanly, assert_watchdog_fires, managers, output, start, state, PROPS};
+use support::units::{
+    assert_becomes_active, assert_ends_cleanly, assert_watchdog_fires, managers, output, start, state, PROPS,
+};
 use support::user_manager::say;
 
 const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
@@ -39,8 +41,7 @@ fn type_notify_is_activating_until_init_completes_then_active_with_exact_status(
             during["StatusText"], "loading configuration",
             "status! before READY is shown while activating"
         );
-        let after = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "active");
-        assert_eq!(state(&after), "active", "{after:?}");
+        assert_becomes_active(&manager, unit, PROPS, Duration::from_secs(10));
         assert!(
             began.elapsed() >= Duration::from_millis(1500),
             "active only after the 1.5 s init"
@@ -71,8 +72,7 @@ fn watchdog_auto_keeps_the_unit_alive() {
             &["EXAMPLE_RUN_MS=20000"],
             &[&example_watchdog_auto],
         );
-        let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
-        assert_eq!(state(&active), "active", "{active:?}");
+        assert_becomes_active(&manager, unit, PROPS, Duration::from_secs(5));
         std::thread::sleep(Duration::from_secs(5));
         let later = manager.show(unit, PROPS);
         assert_eq!(
@@ -99,8 +99,7 @@ fn a_wedged_heartbeat_loop_ends_with_result_watchdog() {
             &["EXAMPLE_WEDGE_AFTER_MS=1500", "EXAMPLE_RUN_MS=60000"],
             &[&example_watchdog_heartbeat],
         );
-        let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
-        assert_eq!(state(&active), "active");
+        assert_becomes_active(&manager, unit, PROPS, Duration::from_secs(5));
         assert_watchdog_fires(&manager, unit);
     }
 }
@@ -126,13 +125,7 @@ fn a_blocked_runtime_ends_with_result_watchdog_a_healthy_one_does_not() {
         );
         start(&manager, healthy, &props, &["EXAMPLE_RUN_MS=7000"], &[&server]);
         for unit in [blocked, healthy] {
-            let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
-            assert_eq!(
-                state(&active),
-                "active",
-                "systemd {}: {active:?}",
-                manager.version
-            );
+            assert_becomes_active(&manager, unit, PROPS, Duration::from_secs(5));
         }
         assert_watchdog_fires(&manager, blocked);
         assert_ends_cleanly(&manager, healthy, Duration::from_secs(15));
@@ -261,8 +254,7 @@ fn type_notify_reload_where_the_manager_supports_it() {
             &[],
             &["/bin/sh", "-c", &script],
         );
-        let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
-        assert_eq!(state(&active), "active");
+        assert_becomes_active(&manager, unit, PROPS, Duration::from_secs(5));
         let reload = manager.systemctl(&["reload", unit]);
         assert!(
             reload.status.success(),
@@ -296,8 +288,7 @@ fn the_main_process_hands_over_by_pidfd() {
             &[&handover],
         );
         let props = ["ActiveState", "MainPID"];
-        let active = manager.wait_for(unit, &props, Duration::from_secs(10), |p| state(p) == "active");
-        assert_eq!(state(&active), "active", "{active:?}");
+        assert_becomes_active(&manager, unit, &props, Duration::from_secs(10));
         let daemon = manager.wait_for(unit, &props, Duration::from_secs(5), |p| {
             output(&manager, unit).contains(&format!("daemon pid {}", p["MainPID"]))
         });
@@ -378,8 +369,7 @@ fn the_fd_store_and_the_newest_environment() {
             &["EXAMPLE_RUN_MS=500"],
             &[&fdstore],
         );
-        let active = manager.wait_for(unit, &props, Duration::from_secs(10), |p| state(p) == "active");
-        assert_eq!(state(&active), "active");
+        assert_becomes_active(&manager, unit, &props, Duration::from_secs(10));
         let printed = manager
             .wait_for(unit, &props, Duration::from_secs(5), |_| {
                 output(&manager, unit).contains("fdstore")

@@ -8,7 +8,9 @@ mod support;
 use std::time::Duration;
 
 use support::example;
-use support::units::{assert_ends_cleanly, assert_watchdog_fires, managers, start, state, PROPS};
+use support::units::{
+    assert_becomes_active, assert_ends_cleanly, assert_watchdog_fires, managers, start, state, PROPS,
+};
 
 const SDNOTIFY: &str = env!("CARGO_BIN_EXE_sdnotify");
 
@@ -37,13 +39,7 @@ fn a_notify_unit_running_sdnotify_run_is_active_when_the_service_is_ready() {
             "ExecMainStartTimestampMonotonic",
             "ActiveEnterTimestampMonotonic",
         ]);
-        let active = manager.wait_for(unit, &props, Duration::from_secs(10), |p| state(p) == "active");
-        assert_eq!(
-            state(&active),
-            "active",
-            "systemd {}: {active:?}",
-            manager.version
-        );
+        let active = assert_becomes_active(&manager, unit, &props, Duration::from_secs(10));
         // The demo service takes 200 ms to load its configuration before READY=1.
         let waited =
             usec(&active, "ActiveEnterTimestampMonotonic") - usec(&active, "ExecMainStartTimestampMonotonic");
@@ -81,13 +77,7 @@ fn the_units_watchdog_follows_the_service_behind_sdnotify_run() {
             &["EXAMPLE_WEDGE_AFTER_MS=2500", "EXAMPLE_RUN_MS=60000"],
             &[SDNOTIFY, "run", "--", &heartbeat],
         );
-        let active = manager.wait_for(unit, PROPS, Duration::from_secs(5), |p| state(p) == "active");
-        assert_eq!(
-            state(&active),
-            "active",
-            "systemd {}: {active:?}",
-            manager.version
-        );
+        assert_becomes_active(&manager, unit, PROPS, Duration::from_secs(5));
         // Twice WatchdogSec= while the service beats: alive only through the relayed pings.
         std::thread::sleep(Duration::from_secs(2));
         let alive = manager.show(unit, PROPS);

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use support::example;
-use support::units::{managers, start, state};
+use support::units::{assert_becomes_active, managers, start, state};
 use support::user_manager::{say, UserManager};
 
 const PROPS: &[&str] = &[
@@ -62,14 +62,7 @@ fn started(
     command: &[&str],
 ) -> HashMap<String, String> {
     start(manager, unit, properties, &[], command);
-    let active = manager.wait_for(unit, PROPS, Duration::from_secs(10), |p| state(p) == "active");
-    assert_eq!(
-        state(&active),
-        "active",
-        "{unit} on systemd {}: {active:?}",
-        manager.version
-    );
-    active
+    assert_becomes_active(manager, unit, PROPS, Duration::from_secs(10))
 }
 
 #[test]

@@ -59,6 +59,23 @@ pub fn state(props: &HashMap<String, String>) -> &str {
     props.get("ActiveState").map_or("", String::as_str)
 }
 
+/// Waits for `unit` to become active and checks it did; its properties then.
+pub fn assert_becomes_active(
+    manager: &UserManager,
+    unit: &str,
+    properties: &[&str],
+    within: std::time::Duration,
+) -> HashMap<String, String> {
+    let active = manager.wait_for(unit, properties, within, |p| state(p) == "active");
+    assert_eq!(
+        state(&active),
+        "active",
+        "{unit} on systemd {}: {active:?}",
+        manager.version
+    );
+    active
+}
+
 /// Waits for `unit` to end and checks it ended as a clean stop: `inactive`, Result=success.
 pub fn assert_ends_cleanly(manager: &UserManager, unit: &str, within: std::time::Duration) {
     let ended = manager.wait_for(unit, PROPS, within, |p| matches!(state(p), "inactive" | "failed"));
