@@ -104,37 +104,22 @@ pub fn wait_shutdown() {
 /// ```
 pub fn shutdown_requested() -> ShutdownRequest {
     install();
-    ShutdownRequest { id: None }
+    ShutdownRequest {
+        registration: waiting::Registration::default(),
+    }
 }
 
 /// The future of [`shutdown_requested`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct ShutdownRequest {
-    id: Option<u64>,
+    registration: waiting::Registration,
 }
 
 impl Future for ShutdownRequest {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if requested() {
-            return Poll::Ready(());
-        }
-        let id = *self.id.get_or_insert_with(waiting::next_id);
-        waiting::register(id, cx.waker());
-        // A signal between the first look and the registration rang no waker of ours.
-        if requested() {
-            return Poll::Ready(());
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for ShutdownRequest {
-    fn drop(&mut self) {
-        if let Some(id) = self.id {
-            waiting::unregister(id);
-        }
+        self.registration.poll(cx, requested, waiting::register)
     }
 }

@@ -17,7 +17,7 @@ use std::io;
 use std::os::raw::c_int;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use sdnotify_runtime::signal::__requests;
@@ -135,7 +135,7 @@ pub(crate) fn register(id: u64, waker: &Waker) {
 }
 
 /// Forgets the waker registered under `id` (its future is gone).
-pub(crate) fn unregister(id: u64) {
+fn unregister(id: u64) {
     let waiting = WAITING.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(waiting) = waiting {
         let mut wakers = waiting.wakers.lock().unwrap_or_else(|e| e.into_inner());
@@ -143,8 +143,44 @@ pub(crate) fn unregister(id: u64) {
     }
 }
 
+/// A future's place among the wakers: the look, the registration and the second look that
+/// together miss no wake-up, and the unregistration when the future is dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Registration(Option<u64>);
+
+impl Registration {
+    /// Ready once `done()` holds; otherwise registered (by `register`) for the next wake-up and
+    /// looked at again: a wake-up between the first look and the registration rang no waker of
+    /// this future's.
+    pub(crate) fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        done: impl Fn() -> bool,
+        register: impl Fn(u64, &Waker),
+    ) -> Poll<()> {
+        if done() {
+            return Poll::Ready(());
+        }
+        let id = *self.0.get_or_insert_with(next_id);
+        register(id, cx.waker());
+        if done() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(id) = self.0 {
+            unregister(id);
+        }
+    }
+}
+
 /// A new id for a future's waker.
-pub(crate) fn next_id() -> u64 {
+fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }

@@ -110,39 +110,23 @@ pub fn wait_reload_request_timeout(timeout: Duration) -> bool {
 /// }
 /// ```
 pub fn reload_request() -> ReloadRequest {
-    ReloadRequest { id: None }
+    ReloadRequest {
+        registration: requests::Registration::default(),
+    }
 }
 
 /// The future of [`reload_request`].
 #[derive(Debug)]
 #[must_use = "a future does nothing unless awaited"]
 pub struct ReloadRequest {
-    /// The id its waker is registered under, once it was polled.
-    id: Option<u64>,
+    registration: requests::Registration,
 }
 
 impl Future for ReloadRequest {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if requests::take() {
-            return Poll::Ready(());
-        }
-        let id = *self.id.get_or_insert_with(requests::next_id);
-        requests::register(id, cx.waker());
-        // A request between the first look and the registration rang no waker of ours.
-        if requests::take() {
-            return Poll::Ready(());
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for ReloadRequest {
-    fn drop(&mut self) {
-        if let Some(id) = self.id {
-            requests::unregister(id);
-        }
+        self.registration.poll(cx, requests::take, requests::register)
     }
 }
 

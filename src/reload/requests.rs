@@ -56,7 +56,7 @@ pub(crate) fn register(id: u64, waker: &Waker) {
     }
 }
 
-pub(crate) use crate::waiting::{next_id, unregister};
+pub(crate) use crate::waiting::Registration;
 
 /// Says once that a wait without the option never ends.
 fn report_if_none_can_come() {

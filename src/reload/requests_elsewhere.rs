@@ -3,8 +3,7 @@
 //! or for good, as a wait for a request that cannot come does on Linux.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// Accepts the option; installs nothing.
@@ -32,10 +31,22 @@ pub(crate) fn wait(timeout: Option<Duration>) -> bool {
 
 pub(crate) fn register(_id: u64, _waker: &Waker) {}
 
-pub(crate) fn unregister(_id: u64) {}
+/// A future's registration: no wake-up ever comes, so none is kept.
+#[derive(Debug, Default)]
+pub(crate) struct Registration;
 
-/// A new id for a future's waker.
-pub(crate) fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+impl Registration {
+    /// Ready once `done()` holds (it never does here).
+    pub(crate) fn poll(
+        &mut self,
+        _cx: &mut Context<'_>,
+        done: impl Fn() -> bool,
+        _register: impl Fn(u64, &Waker),
+    ) -> Poll<()> {
+        if done() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
 }
